@@ -1,0 +1,2 @@
+"""treelane."""
+__version__ = "0.1.0"
