@@ -1,0 +1,453 @@
+"""A pool of reusable, detached git worktrees with leases in the store.
+
+* ``acquire(commit)`` hands out a clean worktree at ``commit``: a warm idle one
+  when there is one (cost: a ``checkout`` of the paths that differ), else a new
+  ``git worktree add --detach`` (serialised per repository across processes).
+* ``release(id)`` resets it (``reset --hard`` + ``clean -fd``, or ``-fdx`` in
+  pristine mode) and keeps it warm; idle worktrees beyond ``size`` are trimmed.
+* Leases name their owner (pid, host, process start time). A lease whose owner
+  is dead is reclaimed; its worktree is saved and reset before reuse.
+* Drift: an idle worktree whose HEAD or files changed behind treelane's back is
+  reported (``drift``) and never reused or reset silently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import psutil
+
+from treelane.engine import git, snapshot
+from treelane.engine.workspace import Workspace
+from treelane.errors import RequestFailed
+from treelane.storage.db import Store
+
+SAVED_REFS = "refs/treelane/saved"
+HOST = socket.gethostname()
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    size: int = 4  # idle worktrees kept warm
+    include: tuple[str, ...] = ()  # ignored files/folders of the main worktree to bring along
+    setup: str = ""  # command run once in each new worktree
+    pristine: bool = False  # reset with ``clean -fdx`` (removes ignored files too)
+    setup_timeout: float = 1800.0
+
+
+class Lease(NamedTuple):
+    id: str
+    path: Path
+    commit: str
+
+
+class WorktreeInfo(NamedTuple):
+    id: str
+    path: str
+    commit: str | None
+    state: str  # idle | busy
+    dirty: bool
+    owner: str | None
+    run: str | None
+    task: str | None
+    drift: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._asdict()
+
+
+class CleanupResult(NamedTuple):
+    removed: list[str]
+    kept: list[dict[str, str]]
+
+
+@dataclass
+class _Owner:
+    pid: int = field(default_factory=os.getpid)
+    host: str = HOST
+    started: float = field(default_factory=lambda: psutil.Process().create_time())
+
+
+def owner_alive(pid: int | None, host: str | None, started: float | None) -> bool:
+    """Is the process that took a lease still running? (Unknown hosts count as alive.)"""
+    if pid is None:
+        return False
+    if host != HOST:
+        return True
+    try:
+        proc = psutil.Process(pid)
+        return started is None or abs(proc.create_time() - started) < 1.0
+    except psutil.NoSuchProcess:
+        return False
+
+
+class WorktreePool:
+    def __init__(self, ws: Workspace, store: Store, config: PoolConfig | None = None) -> None:
+        self.ws = ws
+        self.store = store
+        self.config = config or PoolConfig()
+        self.owner = _Owner()
+
+    # --- leasing ---------------------------------------------------------
+
+    def acquire(self, commit: str, *, run: str | None = None, task: str | None = None) -> Lease:
+        """A clean worktree checked out (detached) at ``commit``, leased to this process."""
+        sha = git.resolve_commit(self.ws.root, commit)
+        self.reclaim_dead()
+        while True:
+            row = self._lease_idle(sha, run, task)
+            if row is None:
+                return self._create(sha, run, task)
+            path = Path(row["path"])
+            try:
+                if self._prepare(row, path, sha):
+                    return Lease(row["id"], path, sha)
+            except git.GitError as exc:
+                self._mark_drift(row["id"], f"could not be reused: {exc}")
+
+    def _lease_idle(self, sha: str, run: str | None, task: str | None) -> dict[str, Any] | None:
+        """Take the best idle worktree: one already at ``sha``, else the most recently used."""
+        with self.store.write():
+            row = self.store.one(
+                "SELECT * FROM worktrees WHERE state = 'idle' AND drift IS NULL "
+                "ORDER BY (commit_sha = ?) DESC, last_used DESC LIMIT 1",
+                (sha,),
+            )
+            if row is not None:
+                self._set_busy(row["id"], run, task)
+        return row
+
+    def _set_busy(self, wt_id: str, run: str | None, task: str | None) -> None:
+        o = self.owner
+        self.store.execute(
+            "UPDATE worktrees SET state = 'busy', owner_pid = ?, owner_host = ?, "
+            "owner_started = ?, leased_at = ?, run = ?, task = ? WHERE id = ?",
+            (o.pid, o.host, o.started, time.time(), run, task, wt_id),
+        )
+
+    def _prepare(self, row: dict[str, Any], path: Path, sha: str) -> bool:
+        """Check a leased idle worktree for drift and move it to ``sha``; False if unusable."""
+        if not path.is_dir():
+            self._forget(row["id"])
+            return False
+        head, dirty = _status(path)
+        if row["needs_reset"]:
+            if dirty:
+                self.save(row["id"], path, "reclaimed from a dead owner")
+            _clear_stale_lock(path)
+            self._reset(path)
+        elif head != row["commit_sha"] or dirty:
+            what = "HEAD moved" if head != row["commit_sha"] else "files changed"
+            self._mark_drift(row["id"], f"{what} outside treelane")
+            return False
+        if head != sha:
+            git.run(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", sha], path)
+        self.store.execute(
+            "UPDATE worktrees SET commit_sha = ?, needs_reset = 0 WHERE id = ?", (sha, row["id"])
+        )
+        return True
+
+    def _create(self, sha: str, run: str | None, task: str | None) -> Lease:
+        with self.ws.lock("worktree-add"):
+            with self.store.write():
+                n = self.store.one("SELECT COUNT(*) AS n FROM worktrees")["n"]  # type: ignore[index]
+                wt_id = f"wt-{n + 1}"
+                while self.store.one("SELECT 1 FROM worktrees WHERE id = ?", (wt_id,)):
+                    n += 1
+                    wt_id = f"wt-{n + 1}"
+                path = self.ws.worktrees_dir / wt_id
+                o = self.owner
+                self.store.db["worktrees"].insert(
+                    {
+                        "id": wt_id,
+                        "path": str(path),
+                        "commit_sha": sha,
+                        "state": "busy",
+                        "owner_pid": o.pid,
+                        "owner_host": o.host,
+                        "owner_started": o.started,
+                        "leased_at": time.time(),
+                        "run": run,
+                        "task": task,
+                        "created": time.time(),
+                        "last_used": time.time(),
+                    }
+                )
+            if path.exists():  # debris of a crashed add: git would refuse the folder
+                git.run(["worktree", "remove", "--force", str(path)], self.ws.root, check=False)
+                shutil.rmtree(path, ignore_errors=True)
+                git.run(["worktree", "prune"], self.ws.root)
+            try:
+                git.run(
+                    ["worktree", "add", "--detach", "--end-of-options", str(path), sha],
+                    self.ws.root,
+                )
+            except git.GitError:
+                self._forget(wt_id)
+                raise
+        try:
+            self._bootstrap(path)
+        except Exception:
+            self.remove(wt_id, force=True)
+            raise
+        return Lease(wt_id, path, sha)
+
+    def _bootstrap(self, path: Path) -> None:
+        """Bring ``include`` files from the main worktree, then run ``setup`` once."""
+        for rel in self.config.include:
+            src = git.contained(self.ws.root / rel, self.ws.root)
+            dst = path / Path(rel)
+            if not src.exists() or dst.exists():
+                continue
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if src.is_dir():
+                dst.symlink_to(src, target_is_directory=True)  # big folders (.venv): link
+            else:
+                shutil.copy2(src, dst)  # files (.env): copy, so a task may edit its own
+        if self.config.setup:
+            proc = subprocess.run(
+                ["/bin/sh", "-c", self.config.setup],
+                cwd=path,
+                capture_output=True,
+                text=True,
+                timeout=self.config.setup_timeout,
+                check=False,
+            )
+            if proc.returncode != 0:
+                tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
+                raise RequestFailed(
+                    f"setup command failed in new worktree (exit {proc.returncode}): "
+                    + " | ".join(tail)
+                )
+
+    def release(self, wt_id: str) -> None:
+        """Reset a leased worktree and return it to the warm pool (or trim it)."""
+        row = self._row(wt_id)
+        path = Path(row["path"])
+        if path.is_dir():
+            self._reset(path)
+        head = git.head_commit(path) if path.is_dir() else None
+        self.store.execute(
+            "UPDATE worktrees SET state = 'idle', owner_pid = NULL, owner_host = NULL, "
+            "owner_started = NULL, run = NULL, task = NULL, commit_sha = ?, last_used = ? "
+            "WHERE id = ?",
+            (head, time.time(), wt_id),
+        )
+        self.trim()
+
+    def _reset(self, path: Path) -> None:
+        git.run(["reset", "-q", "--hard"], path)
+        git.run(["clean", "-q", "-fdx" if self.config.pristine else "-fd"], path)
+
+    def save(self, wt_id: str, path: Path, reason: str) -> str | None:
+        """Save a worktree's uncommitted state as a commit under refs/treelane/saved/."""
+        snap = snapshot.take(path)
+        if snap.tree == snap.head_tree:
+            return None
+        parents = [snap.head] if snap.head else []
+        commit = git.commit_tree(self.ws.root, snap.tree, parents, f"treelane saved: {reason}\n")
+        git.update_ref(self.ws.root, f"{SAVED_REFS}/{wt_id}/{int(time.time() * 1000)}", commit)
+        return commit
+
+    def reclaim_dead(self) -> list[str]:
+        """Return leases of dead owners to the pool (reset on next use); their ids."""
+        rows = self.store.query("SELECT * FROM worktrees WHERE state = 'busy'")
+        dead = [
+            r["id"]
+            for r in rows
+            if not owner_alive(r["owner_pid"], r["owner_host"], r["owner_started"])
+        ]
+        for wt_id in dead:
+            self.store.execute(
+                "UPDATE worktrees SET state = 'idle', needs_reset = 1, owner_pid = NULL, "
+                "run = NULL, task = NULL WHERE id = ? AND state = 'busy'",
+                (wt_id,),
+            )
+        return dead
+
+    # --- inspection ------------------------------------------------------
+
+    def list(self) -> list[WorktreeInfo]:
+        """Every managed worktree with its state; notices drift of idle ones."""
+        self.reclaim_dead()
+        out = []
+        for row in self.store.query("SELECT * FROM worktrees ORDER BY created"):
+            path = Path(row["path"])
+            head, dirty = _status(path) if path.is_dir() else (None, False)
+            drift = row["drift"]
+            if path.is_dir() and row["state"] == "idle" and not row["needs_reset"] and not drift:
+                if head != row["commit_sha"] or dirty:
+                    drift = (
+                        "HEAD moved outside treelane"
+                        if head != row["commit_sha"]
+                        else ("files changed outside treelane")
+                    )
+                    self._mark_drift(row["id"], drift)
+            elif not path.is_dir():
+                drift = "folder is missing"
+            owner = f"{row['owner_pid']}@{row['owner_host']}" if row["owner_pid"] else None
+            out.append(
+                WorktreeInfo(
+                    row["id"],
+                    str(path),
+                    head,
+                    row["state"],
+                    dirty,
+                    owner,
+                    row["run"],
+                    row["task"],
+                    drift,
+                )
+            )
+        return out
+
+    def find(self, wt_id: str) -> Path:
+        return Path(self._row(wt_id)["path"])
+
+    def stats(self) -> dict[str, int]:
+        rows = self.store.query("SELECT state, COUNT(*) AS n FROM worktrees GROUP BY state")
+        counts = {r["state"]: r["n"] for r in rows}
+        return {
+            "size": self.config.size,
+            "idle": counts.get("idle", 0),
+            "busy": counts.get("busy", 0),
+        }
+
+    # --- removal ---------------------------------------------------------
+
+    def trim(self) -> list[str]:
+        """Remove clean idle worktrees beyond the pool size, least recently used first."""
+        idle = self.store.query(
+            "SELECT id FROM worktrees WHERE state = 'idle' AND drift IS NULL "
+            "AND needs_reset = 0 ORDER BY last_used DESC"
+        )
+        removed = []
+        for row in idle[self.config.size :]:
+            if self.remove(row["id"], force=False) is None:
+                removed.append(row["id"])
+        return removed
+
+    def cleanup(self, force: bool = False) -> CleanupResult:
+        """Remove idle worktrees and prune git's stale worktree metadata.
+
+        Never removes one with uncommitted changes or commits no ref holds, unless
+        ``force``; with ``force`` that work is saved under refs/treelane/saved/ first.
+        """
+        self.reclaim_dead()
+        removed, kept = [], []
+        for row in self.store.query("SELECT * FROM worktrees ORDER BY created"):
+            if row["state"] == "busy":
+                kept.append(
+                    {"id": row["id"], "reason": f"busy (run {row['run']}, task {row['task']})"}
+                )
+                continue
+            reason = self.remove(row["id"], force=force)
+            if reason is None:
+                removed.append(row["id"])
+            else:
+                kept.append({"id": row["id"], "reason": reason})
+        git.run(["worktree", "prune"], self.ws.root)
+        return CleanupResult(removed, kept)
+
+    def remove(self, wt_id: str, *, force: bool) -> str | None:
+        """Remove one worktree; returns why it was kept, or None if removed."""
+        row = self._row(wt_id)
+        path = Path(row["path"])
+        if path.is_dir():
+            head, dirty = _status(path)
+            unmerged = head is not None and _unreferenced(self.ws.root, head)
+            if (dirty or unmerged) and not force:
+                return (
+                    "has uncommitted changes"
+                    if dirty
+                    else f"HEAD {head[:12]} is on no branch or ref"
+                )  # type: ignore[index]
+            if dirty or unmerged:
+                commit = self.save(wt_id, path, "cleanup --force") if dirty else head
+                if unmerged and not dirty and commit:
+                    git.update_ref(
+                        self.ws.root, f"{SAVED_REFS}/{wt_id}/{int(time.time() * 1000)}", commit
+                    )
+            with self.ws.lock("worktree-add"):
+                git.run(
+                    ["worktree", "remove", "--force", "--end-of-options", str(path)],
+                    self.ws.root,
+                    check=False,
+                )
+                if path.exists():
+                    shutil.rmtree(path, ignore_errors=True)
+        self._forget(wt_id)
+        return None
+
+    # --- rows ------------------------------------------------------------
+
+    def _row(self, wt_id: str) -> dict[str, Any]:
+        row = self.store.one("SELECT * FROM worktrees WHERE id = ?", (wt_id,))
+        if row is None:
+            raise RequestFailed(f"unknown worktree {wt_id!r}")
+        return row
+
+    def _forget(self, wt_id: str) -> None:
+        self.store.execute("DELETE FROM worktrees WHERE id = ?", (wt_id,))
+
+    def _mark_drift(self, wt_id: str, why: str) -> None:
+        self.store.execute(
+            "UPDATE worktrees SET drift = ?, state = 'idle', owner_pid = NULL WHERE id = ?",
+            (why, wt_id),
+        )
+        self.store.event("worktree.drift", worktree=wt_id, reason=why)
+
+
+def _status(path: Path) -> tuple[str | None, bool]:
+    """(HEAD, dirty) in one ``git status`` (untracked, non-ignored files count as dirty)."""
+    res = git.run(
+        ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal"],
+        path,
+        check=False,
+    )
+    if res.returncode != 0:
+        return None, True
+    head = None
+    dirty = False
+    for rec in res.stdout.split("\0"):
+        if rec.startswith("# branch.oid "):
+            oid = rec[len("# branch.oid ") :]
+            head = None if oid == "(initial)" else oid
+        elif rec and not rec.startswith("#"):
+            dirty = True
+    return head, dirty
+
+
+def _unreferenced(repo: Path, commit: str) -> bool:
+    """True when ``commit`` has history that no branch, tag or treelane ref holds."""
+    res = git.run(
+        [
+            "rev-list",
+            "-n",
+            "1",
+            commit,
+            "--not",
+            "--branches",
+            "--tags",
+            "--remotes",
+            "--glob=refs/treelane/*",
+        ],
+        repo,
+        check=False,
+    )
+    return bool(res.stdout.strip())
+
+
+def _clear_stale_lock(path: Path) -> None:
+    """A git process killed mid-command leaves index.lock; its owner is gone (caller checked)."""
+    lock = git.git_path(path, "index.lock")
+    with contextlib.suppress(FileNotFoundError):
+        lock.unlink()

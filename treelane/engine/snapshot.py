@@ -1,0 +1,115 @@
+"""Capture and restore a worktree's complete state without touching its index.
+
+A snapshot is three object ids: the tree of every file in the worktree (tracked
+changes, staged or not, and untracked files that are not ignored), the tree of
+its index (what was staged), and HEAD. It is computed in a temporary index
+(``GIT_INDEX_FILE`` = a copy of the real one, so stat data keeps ``add -A``
+fast), which is what ``git stash create`` cannot do: it never sees untracked files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+from treelane.engine import git
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+class Snapshot(NamedTuple):
+    tree: str  # every file of the worktree
+    index_tree: str  # the staged state
+    head: str | None  # HEAD commit (None on an unborn branch)
+    head_tree: str = EMPTY_TREE  # HEAD's tree
+
+
+_paths: dict[Path, tuple[Path, Path]] = {}
+_paths_lock = threading.Lock()
+
+
+def _git_paths(wt: Path) -> tuple[Path, Path]:
+    """(index file, private git dir) of a worktree; cached, they never move."""
+    with _paths_lock:
+        hit = _paths.get(wt)
+    if hit:
+        return hit
+    lines = git.out(["rev-parse", "--git-path", "index", "--git-dir"], wt).splitlines()
+    index, gdir = (Path(p) if Path(p).is_absolute() else wt / p for p in lines[:2])
+    with _paths_lock:
+        _paths[wt] = (index, gdir)
+    return index, gdir
+
+
+@contextlib.contextmanager
+def temp_index(wt: Path, *, seed: bool = True) -> Iterator[dict[str, str]]:
+    """Env with ``GIT_INDEX_FILE`` pointing at a private copy of the worktree's index."""
+    index, gdir = _git_paths(wt)
+    tmp = gdir / f"treelane-index.{os.getpid()}.{threading.get_ident()}"
+    try:
+        if seed and index.exists():
+            shutil.copyfile(index, tmp)
+        yield {"GIT_INDEX_FILE": str(tmp)}
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+class Session:
+    """A temporary index over one worktree: snapshot it, then (optionally) restore another state.
+
+    Sharing the temporary index between the two steps means the restore starts from an
+    index that already matches the files, with fresh stat data, at no extra cost.
+    """
+
+    def __init__(self, wt: Path, env: dict[str, str]) -> None:
+        self.wt = wt
+        self.env = env
+        self.current: Snapshot | None = None
+
+    def take(self) -> Snapshot:
+        """Snapshot the worktree: files, index and HEAD, leaving all three untouched."""
+        wt, env = self.wt, self.env
+        res = git.run(["write-tree"], wt, env=env, check=False)
+        index_tree = res.stdout.strip() if res.returncode == 0 else None
+        git.run(["add", "-A", "--ignore-errors"], wt, env=env)
+        tree = git.out(["write-tree"], wt, env=env)
+        res = git.run(["rev-parse", "HEAD", "HEAD^{tree}"], wt, check=False)
+        head, head_tree = res.stdout.split() if res.returncode == 0 else (None, EMPTY_TREE)
+        if index_tree is None:  # unmerged entries: record HEAD's tree as the staged state
+            index_tree = head_tree
+        self.current = Snapshot(tree, index_tree, head, head_tree)
+        return self.current
+
+    def restore(self, target_tree: str, target_index: str) -> None:
+        """Make the files equal ``target_tree`` and the index ``target_index``.
+
+        Only paths that differ are written or removed (git also removes the directories
+        it empties). Idempotent: after a crash, running it again finishes the job.
+        """
+        current = self.current or self.take()
+        if current.tree != target_tree:
+            # Two-way merge current -> target in the temporary index updates exactly the
+            # paths that differ, in the worktree.
+            git.run(["read-tree", "-m", "-u", current.tree, target_tree], self.wt, env=self.env)
+        if current.index_tree != target_index:
+            # Single-tree ``read-tree -m`` keeps stat data of entries whose content is unchanged.
+            git.run(["read-tree", "-m", target_index], self.wt)
+        self.current = current._replace(tree=target_tree, index_tree=target_index)
+
+
+@contextlib.contextmanager
+def session(wt: Path) -> Iterator[Session]:
+    with temp_index(Path(wt)) as env:
+        yield Session(Path(wt), env)
+
+
+def take(wt: Path) -> Snapshot:
+    """Snapshot ``wt`` (see :meth:`Session.take`)."""
+    with session(wt) as s:
+        return s.take()

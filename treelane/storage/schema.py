@@ -1,0 +1,136 @@
+"""Schema of the state database, as forward-only migrations.
+
+Add a new ``(version, [statements])`` entry to change the schema; never edit a
+released one. Times are epoch seconds (REAL).
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, list[str]]] = [
+    (
+        1,
+        [
+            # Managed worktrees and their leases. A lease names its owner (pid, host and the
+            # process start time, so a recycled pid is not taken for the owner).
+            """CREATE TABLE worktrees (
+                id TEXT PRIMARY KEY,
+                path TEXT NOT NULL UNIQUE,
+                commit_sha TEXT,
+                tree TEXT,
+                state TEXT NOT NULL DEFAULT 'idle',
+                owner_pid INTEGER,
+                owner_host TEXT,
+                owner_started REAL,
+                leased_at REAL,
+                run TEXT,
+                task TEXT,
+                created REAL NOT NULL,
+                last_used REAL,
+                needs_reset INTEGER NOT NULL DEFAULT 0,
+                drift TEXT
+            )""",
+            # Checkpoints form a linear stack per worktree; ``dropped`` ones were cut off by a
+            # new checkpoint after undo and live on under refs/treelane/dropped/.
+            """CREATE TABLE checkpoints (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                worktree TEXT NOT NULL,
+                commit_sha TEXT NOT NULL,
+                tree TEXT NOT NULL,
+                index_tree TEXT NOT NULL,
+                head TEXT,
+                message TEXT NOT NULL DEFAULT '',
+                created REAL NOT NULL,
+                dropped INTEGER NOT NULL DEFAULT 0
+            )""",
+            "CREATE INDEX checkpoints_wt ON checkpoints (worktree, dropped, id)",
+            # Undo pointer per worktree, plus a journal of a restore in flight so a crash
+            # between writing files and moving the pointer is completed on the next call.
+            """CREATE TABLE checkpoint_heads (
+                worktree TEXT PRIMARY KEY,
+                current INTEGER,
+                pending INTEGER
+            )""",
+            """CREATE TABLE runs (
+                id TEXT PRIMARY KEY,
+                workflow TEXT NOT NULL,
+                definition TEXT NOT NULL,
+                base_rev TEXT NOT NULL,
+                base_commit TEXT NOT NULL,
+                state TEXT NOT NULL,
+                started REAL NOT NULL,
+                finished REAL,
+                result_commit TEXT,
+                owner_pid INTEGER,
+                owner_host TEXT,
+                settings TEXT NOT NULL DEFAULT '{}',
+                error TEXT
+            )""",
+            """CREATE TABLE tasks (
+                run TEXT NOT NULL,
+                name TEXT NOT NULL,
+                idx INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                attempt INTEGER NOT NULL DEFAULT 0,
+                worktree TEXT,
+                exit_code INTEGER,
+                started REAL,
+                finished REAL,
+                duration_ms INTEGER,
+                input_commit TEXT,
+                result_commit TEXT,
+                cache_key TEXT,
+                error TEXT,
+                PRIMARY KEY (run, name)
+            )""",
+            """CREATE TABLE attempts (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                run TEXT NOT NULL,
+                task TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                worktree TEXT,
+                pid INTEGER,
+                started REAL NOT NULL,
+                finished REAL,
+                exit_code INTEGER,
+                error TEXT
+            )""",
+            "CREATE INDEX attempts_task ON attempts (run, task, attempt)",
+            """CREATE TABLE output (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                run TEXT NOT NULL,
+                task TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                time REAL NOT NULL,
+                line TEXT NOT NULL
+            )""",
+            "CREATE INDEX output_task ON output (run, task, attempt, id)",
+            """CREATE TABLE events (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                time REAL NOT NULL,
+                run TEXT,
+                task TEXT,
+                kind TEXT NOT NULL,
+                data TEXT NOT NULL DEFAULT '{}'
+            )""",
+            "CREATE INDEX events_run ON events (run, id)",
+            # Result cache: key -> result tree, verified on read by checksum and object presence.
+            """CREATE TABLE cache (
+                key TEXT PRIMARY KEY,
+                tree TEXT NOT NULL,
+                output TEXT NOT NULL,
+                created REAL NOT NULL,
+                expires REAL,
+                checksum TEXT NOT NULL
+            )""",
+            """CREATE TABLE samples (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                time REAL NOT NULL,
+                data TEXT NOT NULL
+            )""",
+            "CREATE INDEX samples_time ON samples (time)",
+        ],
+    ),
+]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
