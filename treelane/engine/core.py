@@ -1,0 +1,688 @@
+"""The engine: one object per repository that owns the store, the pool and the scheduler.
+
+Front ends (``treelane.commands``, and through them the LSP server and the CLI)
+create one :class:`Engine` and call its methods; it never imports pygls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from treelane.engine import git, merge
+from treelane.engine.cache import ResultCache
+from treelane.engine.checkpoints import Checkpoints
+from treelane.engine.events import (
+    OK_STATES,
+    Event,
+    Listener,
+    Notice,
+    Output,
+    Resources,
+    RunStarted,
+    TaskState,
+)
+from treelane.engine.executor import Executor, LocalExecutor, kill_tree
+from treelane.engine.monitor import Monitor, Sample, auto_limit
+from treelane.engine.pool import HOST, PoolConfig, WorktreePool, owner_alive
+from treelane.engine.scheduler import RunRec, Scheduler, TaskRec, run_finished_event
+from treelane.engine.taskrun import OutputBuffer, SharedTree, run_task
+from treelane.engine.workflow import CONFIG_FILE, Config, Settings, Workflow, load_config
+from treelane.engine.workflow import parse_workflow_dict as _parse_workflow_dict
+from treelane.engine.workspace import open_workspace
+from treelane.errors import RequestFailed
+from treelane.storage.db import Store
+
+RESULT_REFS = "refs/treelane/results"
+RECENT_RUNS = 20
+
+
+def iso(t: float | None) -> str | None:
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def pool_config(s: Settings) -> PoolConfig:
+    return PoolConfig(
+        size=s.pool_size, include=tuple(s.include), setup=s.setup, pristine=s.reset == "pristine"
+    )
+
+
+class Engine:
+    def __init__(
+        self,
+        path: Path | str,
+        config: Config | None = None,
+        executor: Executor | None = None,
+        monitor_interval: float = 1.0,
+    ) -> None:
+        root = git.discover(path).toplevel
+        cfg = config if config is not None else load_config(root / CONFIG_FILE)
+        self.ws = open_workspace(root, cfg.settings.worktrees_dir)
+        self.store = Store(self.ws.db_path)
+        self.config = cfg
+        self.pool = WorktreePool(self.ws, self.store, pool_config(cfg.settings))
+        self.checkpoints = Checkpoints(self.ws, self.store)
+        self.cache = ResultCache(self.ws.root, self.store)
+        self.executor: Executor = executor or LocalExecutor()
+        self._listeners: list[Listener] = []
+        self._buffers: dict[tuple[str, str], OutputBuffer] = {}
+        self._buffers_lock = threading.Lock()
+        self._shared: dict[tuple[str, str], SharedTree] = {}
+        self._auto = auto_limit(cfg.settings.memory_per_task_mb)
+        self._held = False
+        self.closing = False
+        self.scheduler = Scheduler(
+            self.store,
+            body=lambda run, t: run_task(self, run, t),
+            emit=self.emit,
+            finish=self._finish_run,
+            limit=self._limit,
+            limits=dict(cfg.limits),
+        )
+        self.monitor = Monitor(self._on_sample, self.concurrency, interval=monitor_interval)
+        self.monitor.start()
+        self._stop = threading.Event()
+        self._flusher = threading.Thread(
+            target=self._flush_loop, name="treelane-output", daemon=True
+        )
+        self._flusher.start()
+        self.recover()
+
+    # --- configuration and listeners ---------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self.config.settings
+
+    def configure(self, cfg: Config) -> None:
+        """Apply a (re)loaded treelane.toml: limits, pool and concurrency settings."""
+        self.config = cfg
+        self.pool.config = pool_config(cfg.settings)
+        self.scheduler.limits = dict(cfg.limits)
+        self._auto = auto_limit(cfg.settings.memory_per_task_mb)
+        self.scheduler.dispatch()
+
+    def reload_config(self) -> Config:
+        cfg = load_config(self.ws.root / CONFIG_FILE)
+        self.configure(cfg)
+        return cfg
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            with contextlib.suppress(Exception):
+                listener(event)
+
+    # --- concurrency -------------------------------------------------------
+
+    def _limit(self, running: int) -> int:
+        mp = self.settings.max_parallel
+        limit = mp if isinstance(mp, int) else self._auto
+        last = self.monitor.last
+        if last is not None and running > 0:
+            avail = last["system"]["memory_available_mb"]
+            if avail < self.settings.memory_per_task_mb:
+                if not self._held:
+                    self._held = True
+                    self.emit(
+                        Notice(
+                            "warning",
+                            f"memory is short ({avail:.0f} MB available): "
+                            "treelane holds new tasks back until it frees up",
+                        )
+                    )
+                return running
+        self._held = False
+        return limit
+
+    def concurrency(self) -> dict[str, int]:
+        return {"limit": self._limit(self.scheduler.running), "running": self.scheduler.running}
+
+    def _on_sample(self, sample: Sample) -> None:
+        if not isinstance(self.settings.max_parallel, int):
+            avail = sample["system"]["memory_available_mb"]
+            cpus = psutil.cpu_count() or 1
+            by_mem = int(avail * 0.8 // max(1, self.settings.memory_per_task_mb))
+            self._auto = max(1, min(cpus, by_mem))
+        self.store.execute(
+            "INSERT INTO samples (time, data) VALUES (?, ?)", (sample["time"], json.dumps(sample))
+        )
+        self.emit(Resources(sample))
+        self.scheduler.dispatch()
+
+    # --- runs ----------------------------------------------------------------
+
+    def parse_workflow(self, name: str, data: object) -> Workflow:
+        return _parse_workflow_dict(name, data, self.config.limits)
+
+    def workflow(self, name: str) -> Workflow:
+        wf = self.config.workflows.get(name)
+        if wf is None:
+            known = ", ".join(sorted(self.config.workflows)) or "none"
+            raise RequestFailed(f"no workflow {name!r} in {CONFIG_FILE} (workflows: {known})")
+        return wf
+
+    def start(self, wf: Workflow, base: str | None = None) -> RunStarted:
+        """Start a run of ``wf`` at ``base`` (default: the workflow's); returns at once."""
+        base_rev = base or wf.base
+        base_commit = git.resolve_commit(self.ws.root, base_rev)
+        run_id = self._new_run_id()
+        now = time.time()
+        with self.store.write() as db:
+            db["runs"].insert(
+                {
+                    "id": run_id,
+                    "workflow": wf.name,
+                    "definition": json.dumps(wf.to_dict()),
+                    "base_rev": base_rev,
+                    "base_commit": base_commit,
+                    "state": "running",
+                    "started": now,
+                    "owner_pid": os.getpid(),
+                    "owner_host": HOST,
+                    "settings": json.dumps({"cache_salt": self.settings.cache_salt}),
+                }
+            )
+            db["tasks"].insert_all(
+                {"run": run_id, "name": t.name, "idx": i, "state": "queued"}
+                for i, t in enumerate(wf.tasks)
+            )
+        rec = RunRec(run_id, wf, base_commit, now, {t.name: TaskRec(t) for t in wf.tasks})
+        started = RunStarted(run_id, wf.name, wf.names())
+        self.emit(started)
+        self.monitor.wake()
+        self.scheduler.submit(rec)
+        return started
+
+    def _new_run_id(self) -> str:
+        while True:
+            run_id = "r" + secrets.token_hex(3)
+            if self.store.one("SELECT 1 FROM runs WHERE id = ?", (run_id,)) is None:
+                return run_id
+
+    def cancel(self, run_id: str, task: str | None = None) -> list[str]:
+        row = self._run_row(run_id)
+        live = self.scheduler.runs.get(run_id)
+        if live is None:
+            raise RequestFailed(f"run {run_id} is not running here (state: {row['state']})")
+        if task is not None and task not in live.tasks:
+            raise RequestFailed(f"run {run_id} has no task {task!r}")
+        return self.scheduler.cancel(run_id, task)
+
+    def resume(self, run_id: str) -> list[str]:
+        """Re-queue what did not succeed (interrupted, failed, skipped, cancelled, queued)."""
+        row = self._run_row(run_id)
+        if run_id in self.scheduler.runs:
+            raise RequestFailed(f"run {run_id} is already running")
+        if row["state"] == "running":
+            if owner_alive(row["owner_pid"], row["owner_host"], None) and (
+                row["owner_pid"] != os.getpid()
+            ):
+                who = f"process {row['owner_pid']} on {row['owner_host']}"
+                raise RequestFailed(f"run {run_id} is being run by {who}")
+            self._interrupt(run_id)
+        if row["state"] == "succeeded":
+            raise RequestFailed(f"run {run_id} already succeeded: nothing to resume")
+        wf = self.parse_workflow(row["workflow"], json.loads(row["definition"]))
+        tasks = {
+            r["name"]: r for r in self.store.query("SELECT * FROM tasks WHERE run = ?", (run_id,))
+        }
+        recs: dict[str, TaskRec] = {}
+        requeued = []
+        for t in wf.tasks:
+            r = tasks[t.name]
+            rec = TaskRec(
+                t,
+                attempt=r["attempt"],
+                worktree=r["worktree"],
+                exit_code=r["exit_code"],
+                started=r["started"],
+                finished=r["finished"],
+                result=r["result_commit"],
+            )
+            if r["state"] in OK_STATES:
+                rec.state = r["state"]
+            else:
+                requeued.append(t.name)
+            recs[t.name] = rec
+        with self.store.write():
+            self.store.execute(
+                "UPDATE runs SET state = 'running', finished = NULL, owner_pid = ?, "
+                "owner_host = ? WHERE id = ?",
+                (os.getpid(), HOST, run_id),
+            )
+            for name in requeued:
+                self.store.execute(
+                    "UPDATE tasks SET state = 'queued', error = NULL WHERE run = ? AND name = ?",
+                    (run_id, name),
+                )
+        rec = RunRec(run_id, wf, row["base_commit"], row["started"], recs)
+        self.emit(RunStarted(run_id, wf.name, wf.names()))
+        for name in requeued:
+            self.emit(TaskState(run_id, name, "queued", recs[name].attempt, None, None, None))
+        self.monitor.wake()
+        self.scheduler.submit(rec)
+        return requeued
+
+    def _run_row(self, run_id: str) -> dict[str, Any]:
+        row = self.store.one("SELECT * FROM runs WHERE id = ?", (run_id,))
+        if row is None:
+            raise RequestFailed(f"unknown run {run_id!r}")
+        return row
+
+    def recover(self) -> list[str]:
+        """Runs left 'running' by a dead process become 'interrupted' (their processes end)."""
+        stale = []
+        for row in self.store.query("SELECT * FROM runs WHERE state = 'running'"):
+            if row["id"] in self.scheduler.runs:
+                continue
+            if row["owner_pid"] == os.getpid() or not owner_alive(
+                row["owner_pid"], row["owner_host"], None
+            ):
+                self._interrupt(row["id"])
+                stale.append(row["id"])
+        self.pool.reclaim_dead()
+        return stale
+
+    def _interrupt(self, run_id: str) -> None:
+        """Mark a run whose owner is gone as interrupted and end its leftover processes."""
+        for a in self.store.query(
+            "SELECT * FROM attempts WHERE run = ? AND state = 'running'", (run_id,)
+        ):
+            _kill_leftover(a["pid"], a["started"])
+        now = time.time()
+        with self.store.write():
+            self.store.execute(
+                "UPDATE attempts SET state = 'interrupted', finished = ? "
+                "WHERE run = ? AND state = 'running'",
+                (now, run_id),
+            )
+            self.store.execute(
+                "UPDATE tasks SET state = 'interrupted', finished = ? "
+                "WHERE run = ? AND state = 'running'",
+                (now, run_id),
+            )
+            self.store.execute(
+                "UPDATE runs SET state = 'interrupted', finished = ? WHERE id = ?", (now, run_id)
+            )
+
+    def _finish_run(self, run: RunRec, state: str) -> None:
+        """Called by the scheduler when every task of ``run`` is final."""
+        now = time.time()
+        result = None
+        if state == "succeeded":
+            sinks = [run.tasks[n].result for n in run.workflow.sinks()]
+            commits = list(dict.fromkeys(c for c in sinks if c))
+            result, conflicts = merge.merged_commit(
+                self.ws.root, commits, f"treelane: result of run {run.id}\n"
+            )
+            if result is None:
+                state = "failed"
+                paths = ", ".join(c.path for c in conflicts)
+                self.emit(Notice("warning", f"run {run.id}: results conflict in {paths}", run.id))
+            else:
+                git.update_ref(self.ws.root, f"{RESULT_REFS}/{run.id}", result)
+        self._release_shared(run)
+        self.store.execute(
+            "UPDATE runs SET state = ?, finished = ?, result_commit = ? WHERE id = ?",
+            (state, now, result, run.id),
+        )
+        event = run_finished_event(run, state, now)
+        self.emit(event)
+        if state == "failed" and event.failed:
+            self.emit(
+                Notice(
+                    "warning",
+                    f"run {run.id} ({run.workflow.name}) failed: " + ", ".join(event.failed),
+                    run.id,
+                )
+            )
+
+    # --- hooks used by task bodies ---------------------------------------
+
+    def begin_attempt(self, run: RunRec, t: TaskRec) -> int:
+        with self.store.write() as db:
+            self.store.execute(
+                "UPDATE tasks SET state = 'running', attempt = ?, started = ?, finished = NULL, "
+                "exit_code = NULL, error = NULL WHERE run = ? AND name = ?",
+                (t.attempt, t.started, run.id, t.spec.name),
+            )
+            attempt_id = int(
+                db["attempts"]
+                .insert(
+                    {
+                        "run": run.id,
+                        "task": t.spec.name,
+                        "attempt": t.attempt,
+                        "state": "running",
+                        "started": t.started,
+                    }
+                )
+                .last_pk
+            )
+        self.emit(TaskState(run.id, t.spec.name, "running", t.attempt, t.worktree, None, 0))
+        return attempt_id
+
+    def end_attempt(self, attempt_id: int, t: TaskRec, state: str) -> None:
+        self.store.execute(
+            "UPDATE attempts SET state = ?, finished = ?, exit_code = ?, error = ?, worktree = ? "
+            "WHERE id = ?",
+            (state, time.time(), t.exit_code, t.error, t.worktree, attempt_id),
+        )
+
+    def running_in(self, run: RunRec, t: TaskRec, lease: Any) -> None:
+        self.store.execute(
+            "UPDATE tasks SET worktree = ? WHERE run = ? AND name = ?",
+            (lease.id, run.id, t.spec.name),
+        )
+        self.emit(
+            TaskState(run.id, t.spec.name, "running", t.attempt, lease.id, None, t.duration_ms)
+        )
+
+    def started_process(self, run: RunRec, t: TaskRec, pid: int) -> None:
+        self.store.execute(
+            "UPDATE attempts SET pid = ? WHERE run = ? AND task = ? AND attempt = ?",
+            (pid, run.id, t.spec.name, t.attempt),
+        )
+        self.monitor.track(run.id, t.spec.name, pid)
+
+    def output_buffer(self, run: RunRec, t: TaskRec) -> OutputBuffer:
+        buf = OutputBuffer(run.id, t.spec.name, t.attempt)
+        with self._buffers_lock:
+            self._buffers[(run.id, t.spec.name)] = buf
+        return buf
+
+    def flush_output(self, run: RunRec, t: TaskRec) -> None:
+        self.monitor.untrack(run.id, t.spec.name)
+        with self._buffers_lock:
+            buf = self._buffers.pop((run.id, t.spec.name), None)
+        if buf is not None:
+            self._write_output(buf)
+
+    def replay(self, run: RunRec, t: TaskRec, lines: list[str]) -> None:
+        """A cache hit: store and send the output the cached run printed."""
+        buf = OutputBuffer(run.id, t.spec.name, t.attempt)
+        for line in lines:
+            buf.add(line)
+        self._write_output(buf)
+
+    def _write_output(self, buf: OutputBuffer) -> None:
+        lines = buf.take()
+        if not lines:
+            return
+        with self.store.write() as db:
+            db["output"].insert_all(
+                {"run": buf.run, "task": buf.task, "attempt": buf.attempt, "time": ts, "line": ln}
+                for ts, ln in lines
+            )
+        self.emit(Output(buf.run, buf.task, [ln for _, ln in lines]))
+
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(0.1):
+            with self._buffers_lock:
+                bufs = list(self._buffers.values())
+            for buf in bufs:
+                with contextlib.suppress(Exception):
+                    self._write_output(buf)
+
+    def shared_tree(self, run: RunRec, commit: str) -> SharedTree:
+        with self._buffers_lock:
+            return self._shared.setdefault((run.id, commit), SharedTree())
+
+    def _release_shared(self, run: RunRec) -> None:
+        with self._buffers_lock:
+            mine = [(k, v) for k, v in self._shared.items() if k[0] == run.id]
+            for k, _ in mine:
+                del self._shared[k]
+        for _, shared in mine:
+            if shared.lease is None:
+                continue
+            dirty = git.out(["status", "--porcelain"], shared.lease.path)
+            if dirty:
+                self.emit(
+                    Notice(
+                        "warning",
+                        f"run {run.id}: shared tasks changed files, which were discarded "
+                        f"(tasks: {', '.join(shared.tasks)}; files: "
+                        f"{', '.join(line[3:] for line in dirty.splitlines()[:5])})",
+                        run.id,
+                    )
+                )
+            self.pool.release(shared.lease.id)
+
+    # --- queries -------------------------------------------------------------
+
+    def status(self, run_id: str | None = None) -> dict[str, Any]:
+        if run_id is not None:
+            rows = [self._run_row(run_id)]
+        else:
+            rows = self.store.query(
+                "SELECT * FROM runs WHERE state = 'running' OR id IN "
+                "(SELECT id FROM runs ORDER BY started DESC LIMIT ?) ORDER BY started",
+                (RECENT_RUNS,),
+            )
+        return {
+            "runs": [self._run_status(r) for r in rows],
+            "pool": self.pool.stats(),
+            "concurrency": self.concurrency(),
+        }
+
+    def _run_status(self, row: dict[str, Any]) -> dict[str, Any]:
+        now = time.time()
+        tasks = []
+        for t in self.store.query("SELECT * FROM tasks WHERE run = ? ORDER BY idx", (row["id"],)):
+            dur = t["duration_ms"]
+            if t["state"] == "running" and t["started"]:
+                dur = int((now - t["started"]) * 1000)
+            tasks.append(
+                {
+                    "name": t["name"],
+                    "state": t["state"],
+                    "attempt": t["attempt"],
+                    "worktree": t["worktree"],
+                    "exit_code": t["exit_code"],
+                    "duration_ms": dur,
+                }
+            )
+        return {
+            "run": row["id"],
+            "workflow": row["workflow"],
+            "state": row["state"],
+            "started": iso(row["started"]),
+            "finished": iso(row["finished"]),
+            "base": row["base_commit"],
+            "result": row["result_commit"],
+            "tasks": tasks,
+        }
+
+    def result_commit(self, run_id: str) -> str:
+        row = self._run_row(run_id)
+        if row["state"] != "succeeded" or not row["result_commit"]:
+            raise RequestFailed(f"run {run_id} has no result to merge (state: {row['state']})")
+        return str(row["result_commit"])
+
+    def output(self, run_id: str, task: str) -> list[str]:
+        rows = self.store.query(
+            "SELECT line FROM output WHERE run = ? AND task = ? AND attempt = "
+            "(SELECT MAX(attempt) FROM output WHERE run = ? AND task = ?) ORDER BY id",
+            (run_id, task, run_id, task),
+        )
+        return [r["line"] for r in rows]
+
+    def report_data(self, run_id: str) -> dict[str, Any]:
+        """Everything the timeline page shows (see treelane.report.timeline)."""
+        row = self._run_row(run_id)
+        wf = json.loads(row["definition"])
+        attempts: dict[str, list[dict[str, Any]]] = {}
+        for a in self.store.query("SELECT * FROM attempts WHERE run = ? ORDER BY id", (run_id,)):
+            attempts.setdefault(a["task"], []).append(
+                {
+                    "attempt": a["attempt"],
+                    "worktree": a["worktree"],
+                    "start": a["started"],
+                    "end": a["finished"],
+                    "state": a["state"],
+                    "exit_code": a["exit_code"],
+                }
+            )
+        tasks = []
+        for t in self.store.query("SELECT * FROM tasks WHERE run = ? ORDER BY idx", (run_id,)):
+            spec = wf.get("tasks", {}).get(t["name"], {})
+            tasks.append(
+                {
+                    "name": t["name"],
+                    "state": t["state"],
+                    "needs": list(spec.get("needs", [])),
+                    "isolation": spec.get("isolation", "worktree"),
+                    "attempts": attempts.get(t["name"], []),
+                    "resolved": t["finished"],
+                }
+            )
+        end = row["finished"] or time.time()
+        samples = []
+        for s in self.store.query(
+            "SELECT time, data FROM samples WHERE time BETWEEN ? AND ? ORDER BY time",
+            (row["started"] - 1, end + 1),
+        ):
+            d = json.loads(s["data"])
+            samples.append({"time": s["time"], **d["system"], **d.get("concurrency", {})})
+        return {
+            "run": run_id,
+            "workflow": row["workflow"],
+            "state": row["state"],
+            "started": row["started"],
+            "finished": row["finished"],
+            "tasks": tasks,
+            "samples": samples,
+        }
+
+    def trace(self, run_id: str) -> dict[str, Any]:
+        """The run as Chrome Trace Event JSON (open in Perfetto or chrome://tracing)."""
+        data = self.report_data(run_id)
+        t0 = data["started"]
+        lanes: dict[str, int] = {}
+        events: list[dict[str, Any]] = [
+            {
+                "name": "process_name",
+                "ph": "M",
+                "pid": 1,
+                "tid": 0,
+                "args": {"name": f"treelane {data['workflow']} ({run_id})"},
+            }
+        ]
+        for t in data["tasks"]:
+            for a in t["attempts"]:
+                lane = a["worktree"] or "(no worktree)"
+                tid = lanes.setdefault(lane, len(lanes) + 1)
+                end = a["end"] or time.time()
+                events.append(
+                    {
+                        "name": t["name"],
+                        "cat": a["state"],
+                        "ph": "X",
+                        "pid": 1,
+                        "tid": tid,
+                        "ts": round((a["start"] - t0) * 1e6),
+                        "dur": round((end - a["start"]) * 1e6),
+                        "args": {
+                            "attempt": a["attempt"],
+                            "state": a["state"],
+                            "exit_code": a["exit_code"],
+                            "worktree": a["worktree"],
+                        },
+                    }
+                )
+            if not t["attempts"] and t["resolved"]:
+                events.append(
+                    {
+                        "name": t["name"],
+                        "cat": t["state"],
+                        "ph": "i",
+                        "s": "p",
+                        "pid": 1,
+                        "tid": 0,
+                        "ts": round((t["resolved"] - t0) * 1e6),
+                        "args": {"state": t["state"]},
+                    }
+                )
+        for lane, tid in lanes.items():
+            events.append(
+                {"name": "thread_name", "ph": "M", "pid": 1, "tid": tid, "args": {"name": lane}}
+            )
+        for s in data["samples"]:
+            events.append(
+                {
+                    "name": "system",
+                    "ph": "C",
+                    "pid": 1,
+                    "tid": 0,
+                    "ts": round((s["time"] - t0) * 1e6),
+                    "args": {
+                        "cpu_percent": s["cpu_percent"],
+                        "memory_percent": s["memory_percent"],
+                    },
+                }
+            )
+        return {
+            "traceEvents": events,
+            "displayTimeUnit": "ms",
+            "otherData": {"run": run_id, "workflow": data["workflow"], "state": data["state"]},
+        }
+
+    # --- lifecycle -------------------------------------------------------------
+
+    def wait(self, run_id: str, timeout: float | None = None) -> str:
+        """Block until ``run_id`` is no longer running here; its final state."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while run_id in self.scheduler.runs:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"run {run_id} still running after {timeout} s")
+            time.sleep(0.01)
+        return str(self._run_row(run_id)["state"])
+
+    def close(self, interrupt: bool = True) -> None:
+        """Stop: running tasks end and their runs become 'interrupted' (resumable)."""
+        self.closing = True
+        live = list(self.scheduler.runs.values())
+        for run in live:
+            for t in run.tasks.values():
+                if t.state == "running":
+                    t.cancel.cancel()
+        deadline = time.monotonic() + 10
+        while self.scheduler.running and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.scheduler.close()
+        for run in live:
+            self._interrupt(run.id)
+            self._release_shared(run)
+        self._stop.set()
+        self.monitor.stop()
+        self.store.close()
+
+
+def _kill_leftover(pid: int | None, started: float | None) -> None:
+    """End a task's process tree left by a dead treelane, if that pid is still that process."""
+    if not pid:
+        return
+    try:
+        proc = psutil.Process(pid)
+        if started is not None and abs(proc.create_time() - started) > 5:
+            return  # the pid was reused by another program
+    except psutil.NoSuchProcess:
+        return
+    kill_tree(pid, grace=2.0)

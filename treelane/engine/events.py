@@ -1,0 +1,91 @@
+"""What the engine tells its listeners (the LSP server, the CLI, tests).
+
+Listeners are called from engine threads and must return quickly (the server
+hands each event to its own event loop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+TASK_STATES = (
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "cached",
+    "skipped",
+    "cancelled",
+    "interrupted",
+)
+RUN_STATES = ("running", "succeeded", "failed", "cancelled", "interrupted")
+OK_STATES = frozenset({"succeeded", "cached"})
+FINAL_STATES = frozenset({"succeeded", "cached", "failed", "skipped", "cancelled", "interrupted"})
+
+
+class TaskState(NamedTuple):
+    run: str
+    task: str
+    state: str
+    attempt: int
+    worktree: str | None
+    exit_code: int | None
+    duration_ms: int | None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self._asdict()
+        if d["error"] is None:
+            del d["error"]
+        return d
+
+
+class Output(NamedTuple):
+    run: str
+    task: str
+    lines: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._asdict()
+
+
+class Resources(NamedTuple):
+    sample: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.sample
+
+
+class RunStarted(NamedTuple):
+    run: str
+    workflow: str
+    tasks: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._asdict()
+
+
+class RunFinished(NamedTuple):
+    run: str
+    workflow: str
+    state: str
+    duration_ms: int
+    counts: dict[str, int]
+    failed: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._asdict()
+
+
+class Notice(NamedTuple):
+    level: str  # info | warning | error
+    message: str
+    run: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._asdict()
+
+
+Event = TaskState | Output | Resources | RunStarted | RunFinished | Notice
+Listener = Callable[[Event], None]

@@ -1,0 +1,286 @@
+"""The event-driven DAG scheduler.
+
+One rule, applied whenever something changes (a run starts, a task ends, a
+resource sample arrives): while a slot is free, start the next ready task,
+taking runs in turn so none starves and skipping tasks whose named limits are
+full. A task is ready the moment its last need succeeds; there are no rounds.
+Bookkeeping is O(tasks + edges): each edge is touched once, when its need ends.
+
+Every state change is written to the store before it is acted on; task bodies
+run on a thread pool (:mod:`treelane.engine.taskrun`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from treelane.engine.events import FINAL_STATES, OK_STATES, Event, RunFinished, TaskState
+from treelane.engine.executor import CancelToken
+from treelane.engine.workflow import Task, Workflow
+from treelane.storage.db import Store
+
+
+@dataclass
+class TaskRec:
+    spec: Task
+    state: str = "queued"
+    attempt: int = 0
+    worktree: str | None = None
+    exit_code: int | None = None
+    started: float | None = None
+    finished: float | None = None
+    result: str | None = None
+    error: str | None = None
+    waiting: int = 0
+    dependents: list[str] = field(default_factory=list)
+    cancel: CancelToken = field(default_factory=CancelToken)
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.started is None:
+            return None
+        end = self.finished if self.finished is not None else time.time()
+        return int((end - self.started) * 1000)
+
+
+@dataclass
+class RunRec:
+    id: str
+    workflow: Workflow
+    base_commit: str
+    started: float
+    tasks: dict[str, TaskRec]
+    ready: deque[str] = field(default_factory=deque)
+    unfinished: int = 0
+    cancelled: bool = False
+
+
+class Scheduler:
+    """Owns the in-memory state of live runs; ``body`` runs one task to its final state."""
+
+    def __init__(
+        self,
+        store: Store,
+        body: Callable[[RunRec, TaskRec], None],
+        emit: Callable[[Event], None],
+        finish: Callable[[RunRec, str], None],
+        limit: Callable[[int], int],
+        limits: dict[str, int] | None = None,
+        threads: int = 64,
+    ) -> None:
+        self.store = store
+        self.body = body
+        self.emit = emit
+        self.finish = finish
+        self.limit = limit  # running -> how many may run now (adaptive)
+        self.limits = dict(limits or {})
+        self.runs: OrderedDict[str, RunRec] = OrderedDict()
+        self.running = 0
+        self._use: dict[str, int] = {}
+        self._lock = threading.RLock()
+        self._turn = itertools.count()
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="treelane-task")
+        self._idle = threading.Condition(self._lock)
+        self._closed = False
+
+    # --- entry points (any thread) ---------------------------------------
+
+    def submit(self, run: RunRec) -> None:
+        """Take a run whose tasks are already in the store; start what is ready."""
+        with self._lock:
+            for t in run.tasks.values():
+                for need in t.spec.needs:
+                    run.tasks[need].dependents.append(t.spec.name)
+            for name, t in run.tasks.items():
+                if t.state in FINAL_STATES:
+                    continue
+                run.unfinished += 1
+                t.waiting = sum(1 for n in t.spec.needs if run.tasks[n].state not in OK_STATES)
+                if t.waiting == 0:
+                    run.ready.append(name)
+            self.runs[run.id] = run
+            if run.unfinished == 0:
+                self._finish(run)
+            self.dispatch()
+
+    def cancel(self, run_id: str, task: str | None = None) -> list[str]:
+        """Cancel a whole run or one task (its dependents are then skipped)."""
+        with self._lock:
+            run = self.runs.get(run_id)
+            if run is None:
+                return []
+            names = [task] if task is not None else list(run.tasks)
+            if task is not None and task not in run.tasks:
+                return []
+            if task is None:
+                run.cancelled = True
+            live = [n for n in names if run.tasks[n].state in ("queued", "running")]
+            for name in live:
+                t = run.tasks[name]
+                if t.state == "queued":
+                    if name in run.ready:
+                        run.ready.remove(name)
+                    self._final(run, name, "cancelled", error="cancelled")
+                    self._settle(run, name)
+                elif t.state == "running":
+                    threading.Thread(target=t.cancel.cancel, daemon=True).start()
+            self.dispatch()
+            return live
+
+    def task_done(self, run: RunRec, name: str) -> None:
+        """Called by a task body after it wrote the task's final state."""
+        with self._lock:
+            self.running -= 1
+            for lim in run.tasks[name].spec.uses:
+                self._use[lim] -= 1
+            self._settle(run, name)
+            self.dispatch()
+
+    def dispatch(self) -> None:
+        """Start ready tasks while slots are free."""
+        with self._lock:
+            if self._closed:
+                return
+            while self.running < self.limit(self.running):
+                picked = self._pick()
+                if picked is None:
+                    break
+                run, name = picked
+                t = run.tasks[name]
+                t.state = "running"
+                self.running += 1
+                for lim in t.spec.uses:
+                    self._use[lim] = self._use.get(lim, 0) + 1
+                self._pool.submit(self._run_body, run, t)
+            if self.running == 0 and not any(r.ready for r in self.runs.values()):
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        with self._lock:
+            return self._idle.wait_for(lambda: not self.runs, timeout)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # --- internals (under the lock) --------------------------------------
+
+    def _run_body(self, run: RunRec, t: TaskRec) -> None:
+        try:
+            self.body(run, t)
+        except Exception as exc:  # a bug in a body must not wedge the run
+            t.error = f"internal error: {exc}"
+            self.final_state(run, t.spec.name, "failed", error=t.error)
+        finally:
+            self.task_done(run, t.spec.name)
+
+    def _pick(self) -> tuple[RunRec, str] | None:
+        runs = [r for r in self.runs.values() if r.ready]
+        if not runs:
+            return None
+        start = next(self._turn) % len(runs)
+        for run in runs[start:] + runs[:start]:
+            for name in run.ready:
+                uses = run.tasks[name].spec.uses
+                if all(self._use.get(u, 0) < self.limits.get(u, 1 << 30) for u in uses):
+                    run.ready.remove(name)
+                    return run, name
+        return None
+
+    def _settle(self, run: RunRec, name: str) -> None:
+        """A task reached its final state: release or skip its dependents (iteratively)."""
+        stack = [name]
+        while stack:
+            n = stack.pop()
+            t = run.tasks[n]
+            run.unfinished -= 1
+            for d in t.dependents:
+                dt = run.tasks[d]
+                if dt.state != "queued":
+                    continue
+                if t.state in OK_STATES:
+                    dt.waiting -= 1
+                    if dt.waiting == 0:
+                        run.ready.append(d)
+                else:
+                    if d in run.ready:
+                        run.ready.remove(d)
+                    state = "cancelled" if run.cancelled else "skipped"
+                    self._final(run, d, state, error=f"{n} {t.state}")
+                    stack.append(d)
+        if run.unfinished == 0:
+            self._finish(run)
+
+    def _final(self, run: RunRec, name: str, state: str, error: str | None = None) -> None:
+        """Give a task that never ran (queued) its final state."""
+        t = run.tasks[name]
+        t.state, t.error = state, error
+        t.finished = time.time()
+        self.store.execute(
+            "UPDATE tasks SET state = ?, error = ?, finished = ? WHERE run = ? AND name = ?",
+            (state, error, t.finished, run.id, name),
+        )
+        self.emit(TaskState(run.id, name, state, t.attempt, t.worktree, None, None, error))
+
+    def final_state(self, run: RunRec, name: str, state: str, **fields: Any) -> None:
+        """Record the final state of a task that ran (body threads call this)."""
+        t = run.tasks[name]
+        t.state = state
+        t.finished = time.time()
+        for k, v in fields.items():
+            setattr(t, k, v)
+        self.store.execute(
+            "UPDATE tasks SET state = ?, exit_code = ?, finished = ?, duration_ms = ?, "
+            "result_commit = ?, error = ?, worktree = ? WHERE run = ? AND name = ?",
+            (
+                state,
+                t.exit_code,
+                t.finished,
+                t.duration_ms,
+                t.result,
+                t.error,
+                t.worktree,
+                run.id,
+                name,
+            ),
+        )
+        self.emit(
+            TaskState(
+                run.id, name, state, t.attempt, t.worktree, t.exit_code, t.duration_ms, t.error
+            )
+        )
+
+    def _finish(self, run: RunRec) -> None:
+        if run.id not in self.runs:
+            return
+        states = [t.state for t in run.tasks.values()]
+        if all(s in OK_STATES for s in states):
+            state = "succeeded"
+        elif run.cancelled or "cancelled" in states:
+            state = "cancelled"
+        elif "interrupted" in states:
+            state = "interrupted"
+        else:
+            state = "failed"
+        try:
+            self.finish(run, state)
+        finally:
+            del self.runs[run.id]
+
+
+def run_finished_event(run: RunRec, state: str, finished: float) -> RunFinished:
+    counts: dict[str, int] = {}
+    for t in run.tasks.values():
+        counts[t.state] = counts.get(t.state, 0) + 1
+    failed = [n for n, t in run.tasks.items() if t.state == "failed"]
+    return RunFinished(
+        run.id, run.workflow.name, state, int((finished - run.started) * 1000), counts, failed
+    )

@@ -1,0 +1,209 @@
+"""One task, from its inputs to its final state (runs on a scheduler thread).
+
+1. Input: the run's base (no needs), the need's result (one), or the merge of the
+   needs' results in the listed order (several); a conflict fails the task before
+   its command runs, naming the paths.
+2. Cache: a hit reuses the stored result tree; the task is ``cached`` and its
+   output is replayed.
+3. Worktree: its own from the pool (``isolation = "worktree"``) or the run's
+   shared one at the input commit (``"shared"``, no checkout of its own).
+4. Command through the executor; exit 0 turns every change into the result commit
+   (``refs/treelane/runs/<run>/<task>``); a failure is retried on a reset worktree
+   up to ``retries`` times, each failed attempt's files kept under
+   ``refs/treelane/attempts/<run>/<task>/<n>``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from treelane.engine import git, merge, snapshot
+from treelane.engine.cache import cache_key
+from treelane.engine.events import TaskState
+from treelane.engine.executor import Job
+from treelane.engine.pool import Lease
+from treelane.engine.scheduler import RunRec, TaskRec
+
+if TYPE_CHECKING:
+    from treelane.engine.core import Engine
+
+RUN_REFS = "refs/treelane/runs"
+ATTEMPT_REFS = "refs/treelane/attempts"
+
+
+@dataclass
+class SharedTree:
+    """A worktree that a run's shared tasks at one commit use together."""
+
+    lease: Lease | None = None
+    tasks: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class OutputBuffer:
+    """Lines of one attempt, flushed to the store and to listeners about ten times a second."""
+
+    def __init__(self, run: str, task: str, attempt: int) -> None:
+        self.run, self.task, self.attempt = run, task, attempt
+        self.pending: list[tuple[float, str]] = []
+        self.all: list[str] = []
+        self.lock = threading.Lock()
+
+    def add(self, line: str) -> None:
+        with self.lock:
+            self.pending.append((time.time(), line))
+            self.all.append(line)
+
+    def take(self) -> list[tuple[float, str]]:
+        with self.lock:
+            out, self.pending = self.pending, []
+        return out
+
+
+def run_task(engine: Engine, run: RunRec, t: TaskRec) -> None:
+    """Take task ``t`` of ``run`` to a final state (the scheduler's task body)."""
+    name = t.spec.name
+    while True:
+        t.attempt += 1
+        t.started, t.finished, t.exit_code, t.error = time.time(), None, None, None
+        attempt_id = engine.begin_attempt(run, t)
+        state, lease = _attempt(engine, run, t)
+        if engine.closing and state == "cancelled":
+            state = "interrupted"  # the engine is stopping: resumable, not cancelled
+        engine.end_attempt(attempt_id, t, state)
+        retry = state == "failed" and t.attempt <= t.spec.retries and not t.cancel.is_set()
+        if lease is not None and t.spec.isolation == "worktree":
+            if state == "failed":
+                _keep_failed_attempt(engine, run, t, lease)
+            engine.pool.release(lease.id)
+        if not retry:
+            engine.scheduler.final_state(run, name, state)
+            return
+        engine.emit(
+            TaskState(
+                run.id,
+                name,
+                "queued",
+                t.attempt,
+                t.worktree,
+                t.exit_code,
+                t.duration_ms,
+                f"retrying after {t.error or 'failure'}",
+            )
+        )
+
+
+def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None]:
+    repo = engine.ws.root
+    try:
+        input_commit = _input(engine, run, t)
+    except _InputConflict as exc:
+        t.error = str(exc)
+        return "failed", None
+    input_tree = git.tree_of(repo, input_commit)
+    key = None
+    if t.spec.cache:
+        key = cache_key(t.spec.run, t.spec.env_dict, input_tree, engine.settings.cache_salt)
+        hit = engine.cache.get(key)
+        if hit is not None:
+            t.result = _result_commit(engine, run, t, input_commit, input_tree, hit.tree)
+            engine.replay(run, t, hit.output)
+            t.exit_code = 0
+            return "cached", None
+    if t.cancel.is_set():
+        t.error = "cancelled"
+        return "cancelled", None
+    lease = _worktree(engine, run, t, input_commit)
+    t.worktree = lease.id
+    engine.running_in(run, t, lease)
+    buf = engine.output_buffer(run, t)
+    env = {
+        **t.spec.env_dict,
+        "TREELANE_RUN": run.id,
+        "TREELANE_TASK": t.spec.name,
+        "TREELANE_WORKTREE": str(lease.path),
+        "TREELANE_ATTEMPT": str(t.attempt),
+    }
+    outcome = engine.executor.execute(
+        Job(t.spec.run, lease.path, env, t.spec.timeout),
+        buf.add,
+        t.cancel,
+        on_start=lambda pid: engine.started_process(run, t, pid),
+    )
+    engine.flush_output(run, t)
+    t.exit_code = outcome.exit_code
+    if outcome.cancelled:
+        t.error = "cancelled"
+        return "cancelled", lease
+    if outcome.error or outcome.exit_code != 0:
+        t.error = outcome.error or f"exit code {outcome.exit_code}"
+        return "failed", lease
+    if t.spec.isolation == "shared":
+        t.result = input_commit  # shared tasks must not change files (checked at run end)
+    else:
+        tree = snapshot.take(lease.path).tree
+        t.result = _result_commit(engine, run, t, input_commit, input_tree, tree)
+    if key is not None:
+        engine.cache.put(key, git.tree_of(repo, t.result), buf.all, t.spec.cache_ttl)
+    return "succeeded", lease
+
+
+class _InputConflict(Exception):
+    pass
+
+
+def _input(engine: Engine, run: RunRec, t: TaskRec) -> str:
+    needs = t.spec.needs
+    if not needs:
+        return run.base_commit
+    results = [run.tasks[n].result for n in needs]
+    commits = [r for r in results if r is not None]
+    if len(commits) == 1:
+        return commits[0]
+    commit, conflicts = merge.merged_commit(
+        engine.ws.root, commits, f"treelane: inputs of {t.spec.name} ({run.id})\n"
+    )
+    if commit is None:
+        paths = ", ".join(f"{c.path} ({c.kind})" for c in conflicts)
+        raise _InputConflict(f"inputs {', '.join(needs)} conflict in {paths}")
+    return commit
+
+
+def _result_commit(
+    engine: Engine, run: RunRec, t: TaskRec, input_commit: str, input_tree: str, tree: str
+) -> str:
+    repo = engine.ws.root
+    if tree == input_tree:
+        commit = input_commit
+    else:
+        commit = git.commit_tree(
+            repo, tree, [input_commit], f"treelane: {t.spec.name} ({run.id})\n"
+        )
+    git.update_ref(repo, f"{RUN_REFS}/{run.id}/{t.spec.name}", commit)
+    return commit
+
+
+def _worktree(engine: Engine, run: RunRec, t: TaskRec, commit: str) -> Lease:
+    if t.spec.isolation == "worktree":
+        return engine.pool.acquire(commit, run=run.id, task=t.spec.name)
+    shared = engine.shared_tree(run, commit)
+    with shared.lock:
+        if shared.lease is None:
+            shared.lease = engine.pool.acquire(commit, run=run.id, task="(shared)")
+        shared.tasks.append(t.spec.name)
+        return shared.lease
+
+
+def _keep_failed_attempt(engine: Engine, run: RunRec, t: TaskRec, lease: Lease) -> None:
+    """A failed attempt's files may be worth a look: keep them reachable before the reset."""
+    snap = snapshot.take(lease.path)
+    if snap.tree == snap.head_tree or snap.head is None:
+        return
+    repo = engine.ws.root
+    commit = git.commit_tree(
+        repo, snap.tree, [snap.head], f"treelane: failed attempt {t.attempt} of {t.spec.name}\n"
+    )
+    git.update_ref(repo, f"{ATTEMPT_REFS}/{run.id}/{t.spec.name}/{t.attempt}", commit)
