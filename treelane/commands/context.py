@@ -1,0 +1,57 @@
+"""The repository a front end works on, and its engine (created on first use)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from treelane.engine import git
+from treelane.engine.core import Engine
+from treelane.engine.workflow import CONFIG_FILE, Config, ConfigError, load_config, parse_config
+from treelane.errors import RequestFailed
+
+
+class Context:
+    def __init__(self, root: Path | str | None) -> None:
+        self.root = Path(root) if root is not None else None
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+        self.listeners: list[object] = []
+
+    def engine(self) -> Engine:
+        """The engine of the workspace's repository; RequestFailed if there is none."""
+        with self._lock:
+            if self._engine is None:
+                if self.root is None:
+                    raise RequestFailed(
+                        "no workspace folder: open a folder inside a git repository"
+                    )
+                top = git.discover(self.root).toplevel
+                self._engine = Engine(top, config=_config_or_default(top))
+                self.on_engine(self._engine)
+            return self._engine
+
+    def on_engine(self, engine: Engine) -> None:
+        """Hook for front ends that subscribe to engine events (the server overrides it)."""
+
+    def close(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
+
+
+def _config_or_default(root: Path) -> Config:
+    """The workflow file, or defaults when it is invalid (commands that need it say why)."""
+    try:
+        return load_config(root / CONFIG_FILE)
+    except ConfigError:
+        return parse_config("")
+
+
+def load_workflows(engine: Engine) -> Config:
+    """Re-read treelane.toml (it may have changed); RequestFailed listing its problems."""
+    try:
+        return engine.reload_config()
+    except ConfigError as exc:
+        raise RequestFailed(f"{CONFIG_FILE} is invalid:\n{exc}") from None

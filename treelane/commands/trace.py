@@ -1,0 +1,29 @@
+"""treelane.trace, treelane.report and treelane.output: what a run left behind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from treelane.commands import _args
+from treelane.commands.context import Context
+from treelane.report.timeline import render_timeline
+
+
+def trace(ctx: Context, raw: Any) -> dict[str, Any]:
+    run = _args.run_id(_args.obj(raw, ("run",)))
+    assert run is not None
+    return ctx.engine().trace(run)
+
+
+def report(ctx: Context, raw: Any) -> dict[str, Any]:
+    run = _args.run_id(_args.obj(raw, ("run",)))
+    assert run is not None
+    return {"run": run, "html": render_timeline(ctx.engine().report_data(run))}
+
+
+def output(ctx: Context, raw: Any) -> dict[str, Any]:
+    args = _args.obj(raw, ("run", "task"))
+    run = _args.run_id(args)
+    task = _args.name(args, "task")
+    assert run is not None and task is not None
+    return {"run": run, "task": task, "lines": ctx.engine().output(run, task)}

@@ -1,0 +1,558 @@
+"""The pygls language server: the only module that knows pygls.
+
+Handlers are thin: unpack the one JSON argument, run the command from
+:mod:`treelane.commands` off the event loop, convert its errors to JSON-RPC
+codes. Engine events arrive on engine threads and are handed to the event loop
+(``call_soon_threadsafe``) before anything is written to the client, so stdio
+and TCP behave alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.uris import from_fs_path, to_fs_path
+
+from treelane import __version__
+from treelane.commands import COMMANDS, Command, Context
+from treelane.engine.core import Engine
+from treelane.engine.events import (
+    Event,
+    Notice,
+    Output,
+    Resources,
+    RunFinished,
+    RunStarted,
+    TaskState,
+)
+from treelane.engine.workflow import CONFIG_FILE, Problem, check_config
+from treelane.errors import RequestFailed
+from treelane.server.diagnostics import (
+    MAX_PER_TASK,
+    FileDiagnostic,
+    failure_message,
+    parse_output_line,
+    task_table_range,
+)
+from treelane.server.progress import RunProgress
+
+REQUEST_FAILED = -32803  # LSP RequestFailed
+log = logging.getLogger("treelane.server")
+
+
+class _Answered:
+    """What a message becomes once the protocol has already answered it."""
+
+    jsonrpc = "answered"
+
+
+class TreelaneProtocol(LanguageServerProtocol):
+    """pygls' protocol with every request answered exactly once.
+
+    * A request whose params fail pygls' own type validation gets -32602 with its id
+      (pygls would log it and answer nothing, leaving the editor waiting).
+    * ``$/cancelRequest`` for a request already running is ignored: the command
+      finishes and answers with its real result, instead of -32800 while it goes on.
+    """
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if "jsonrpc" in data and "id" in data and "method" in data:
+                cause = exc.__cause__ or exc
+                msg = f"invalid params for {data['method']}: {_first_line(str(cause))}"
+                self._send_response(data["id"], error=JsonRpcInvalidParams(msg).to_response_error())
+                return _Answered()
+            raise
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        future = self._request_futures.get(msg_id)
+        if future is not None and not future.done():
+            log.debug("request %s is running: it will answer with its result", msg_id)
+
+
+class TreelaneServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("treelane", __version__, protocol_cls=TreelaneProtocol, max_workers=8)
+        self.ctx = _ServerContext(self)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.runs: dict[str, RunProgress] = {}
+        self.tokens: dict[str, str] = {}  # progress token -> run
+        self.run_tokens: dict[str, str] = {}  # run -> progress token (once begun)
+        self.pending_report: set[str] = set()
+        self.tails: dict[tuple[str, str], deque[str]] = {}
+        self.found: dict[tuple[str, str], list[FileDiagnostic]] = {}
+        self.task_diags: dict[tuple[str, str], dict[str, list[types.Diagnostic]]] = {}
+        self.toml_diags: list[types.Diagnostic] = []
+        self.published: set[str] = set()
+        self.background: set[asyncio.Task[Any]] = set()
+
+    # --- commands ----------------------------------------------------------
+
+    async def call(self, fn: Command, args: tuple[Any, ...]) -> Any:
+        """Run a command off the event loop and turn its errors into JSON-RPC errors."""
+        self.loop = asyncio.get_running_loop()
+        if self.ctx.root is None:
+            self.ctx.root = self._root()
+        if len(args) > 1:
+            raise JsonRpcInvalidParams(
+                f"expected one JSON object as the only argument, got {len(args)} arguments"
+            )
+        try:
+            return await asyncio.to_thread(fn, self.ctx, args[0] if args else {})
+        except JsonRpcException:
+            raise
+        except RequestFailed as exc:
+            raise JsonRpcException(str(exc), code=REQUEST_FAILED) from None
+        except ValueError as exc:
+            raise JsonRpcInvalidParams(str(exc)) from None
+        except Exception as exc:
+            log.exception("command failed")
+            raise JsonRpcInternalError(f"internal error: {_first_line(str(exc))}") from None
+
+    def _root(self) -> Path | None:
+        ws = self.workspace
+        if ws.root_path:
+            return Path(ws.root_path)
+        for folder in ws.folders.values():
+            path = to_fs_path(folder.uri)
+            if path:
+                return Path(path)
+        return None
+
+    # --- engine events (engine threads -> event loop) -------------------------
+
+    def on_engine_event(self, event: Event) -> None:
+        if self.loop is not None and not self.loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self._dispatch, event)
+
+    def _dispatch(self, event: Event) -> None:
+        try:
+            if isinstance(event, TaskState):
+                self._task_state(event)
+            elif isinstance(event, Output):
+                self._output(event)
+            elif isinstance(event, Resources):
+                self.protocol.notify("treelane/resources", event.to_dict())
+            elif isinstance(event, RunStarted):
+                self._run_started(event)
+            elif isinstance(event, RunFinished):
+                self._run_finished(event)
+            elif isinstance(event, Notice):
+                self._notice(event)
+        except Exception:
+            log.exception("could not forward %s", type(event).__name__)
+
+    def _run_started(self, ev: RunStarted) -> None:
+        prog = RunProgress(ev.run, ev.workflow, ev.tasks)
+        self.runs[ev.run] = prog
+        for task in ev.tasks:
+            self.protocol.notify(
+                "treelane/taskState",
+                {
+                    "run": ev.run,
+                    "task": task,
+                    "state": "queued",
+                    "attempt": 0,
+                    "worktree": None,
+                    "exit_code": None,
+                    "duration_ms": None,
+                },
+            )
+        self._publish_config_file()
+        if self._client_has_progress():
+            token = str(uuid.uuid4())  # pygls never releases tokens: a fresh one per run
+            self.tokens[token] = ev.run
+            self._spawn(self._begin_progress(token, prog))
+
+    async def _begin_progress(self, token: str, prog: RunProgress) -> None:
+        try:
+            await self.work_done_progress.create_async(token)
+        except Exception:
+            log.info("client refused progress token; custom notifications continue")
+            return
+        snap = prog.snapshot()
+        self.work_done_progress.begin(
+            token,
+            types.WorkDoneProgressBegin(
+                title=f"treelane: {prog.workflow}",
+                cancellable=True,
+                message=snap.message,
+                percentage=snap.percentage,
+            ),
+        )
+        self.run_tokens[prog.run] = token
+
+    def _report_progress(self, run: str) -> None:
+        """At most ten reports a second per run."""
+        if run in self.pending_report or run not in self.run_tokens:
+            return
+        self.pending_report.add(run)
+
+        def send() -> None:
+            self.pending_report.discard(run)
+            prog, token = self.runs.get(run), self.run_tokens.get(run)
+            if prog is not None and token is not None:
+                snap = prog.snapshot()
+                self.work_done_progress.report(
+                    token,
+                    types.WorkDoneProgressReport(message=snap.message, percentage=snap.percentage),
+                )
+
+        assert self.loop is not None
+        self.loop.call_later(0.1, send)
+
+    def _task_state(self, ev: TaskState) -> None:
+        self.protocol.notify("treelane/taskState", ev.to_dict())
+        prog = self.runs.get(ev.run)
+        if prog is not None:
+            prog.update(ev.task, ev.state)
+            self._report_progress(ev.run)
+            wf = prog.workflow
+        else:
+            wf = ""
+        key = (ev.run, ev.task)
+        if ev.state == "running" and ev.duration_ms == 0:
+            self.tails[key] = deque(maxlen=20)
+            self.found[key] = []
+        elif ev.state == "failed":
+            self._task_failed(wf, ev)
+        elif ev.state in ("succeeded", "cached"):
+            self.found.pop(key, None)
+            self.tails.pop(key, None)
+            if self.task_diags.pop((wf, ev.task), None) is not None:
+                self._republish()
+
+    def _output(self, ev: Output) -> None:
+        self.protocol.notify("treelane/output", ev.to_dict())
+        key = (ev.run, ev.task)
+        tail = self.tails.setdefault(key, deque(maxlen=20))
+        found = self.found.setdefault(key, [])
+        engine = self.ctx.current
+        if engine is None:
+            return
+        worktree = self._worktree_of(engine, ev.run, ev.task)
+        for line in ev.lines:
+            tail.append(line)
+            if len(found) < MAX_PER_TASK:
+                d = parse_output_line(line, worktree, engine.ws.root)
+                if d is not None:
+                    found.append(d)
+
+    def _worktree_of(self, engine: Engine, run: str, task: str) -> Path | None:
+        live = engine.scheduler.runs.get(run)
+        wt = live.tasks[task].worktree if live and task in live.tasks else None
+        if wt is None:
+            return None
+        with contextlib.suppress(Exception):
+            return engine.pool.find(wt)
+        return None
+
+    def _task_failed(self, wf: str, ev: TaskState) -> None:
+        engine = self.ctx.current
+        if engine is None:
+            return
+        key = (ev.run, ev.task)
+        diags: dict[str, list[types.Diagnostic]] = {}
+        toml = engine.ws.root / CONFIG_FILE
+        text = toml.read_text(encoding="utf-8", errors="replace") if toml.exists() else ""
+        r = task_table_range(text, wf, ev.task)
+        tail = list(self.tails.pop(key, []))[-10:]
+        diags[_uri(toml)] = [
+            types.Diagnostic(
+                range=_range(r.start_line, r.start_col, r.end_line, r.end_col),
+                message=failure_message(ev.task, ev.exit_code, ev.error, tail),
+                severity=types.DiagnosticSeverity.Error,
+                source="treelane",
+                code="task-failed",
+            )
+        ]
+        for d in self.found.pop(key, []):
+            diags.setdefault(_uri(d.path), []).append(
+                types.Diagnostic(
+                    range=_range(d.line, d.col, d.line, d.col + 1),
+                    message=d.message,
+                    severity=_SEVERITY[d.severity],
+                    source=f"treelane: {ev.task}",
+                )
+            )
+        self.task_diags[(wf, ev.task)] = diags
+        self._republish()
+
+    def _run_finished(self, ev: RunFinished) -> None:
+        self.protocol.notify(
+            "treelane/runFinished",
+            {
+                "run": ev.run,
+                "workflow": ev.workflow,
+                "state": ev.state,
+                "duration_ms": ev.duration_ms,
+                "counts": ev.counts,
+            },
+        )
+        token = self.run_tokens.pop(ev.run, None)
+        if token is not None:
+            summary = ", ".join(f"{n} {s}" for s, n in sorted(ev.counts.items()))
+            self.work_done_progress.end(
+                token,
+                types.WorkDoneProgressEnd(
+                    message=f"{ev.state} in {ev.duration_ms / 1000:.1f} s ({summary})"
+                ),
+            )
+        self.runs.pop(ev.run, None)
+
+    def _notice(self, ev: Notice) -> None:
+        kind = {"error": types.MessageType.Error, "warning": types.MessageType.Warning}.get(
+            ev.level, types.MessageType.Info
+        )
+        self.window_show_message(types.ShowMessageParams(type=kind, message=ev.message))
+
+    # --- diagnostics ---------------------------------------------------------
+
+    def check_document(self, uri: str, text: str) -> None:
+        """Publish the problems of treelane.toml when that file is opened, edited or saved."""
+        if not self._is_config(uri):
+            return
+        self.toml_diags = [_diagnostic(p) for p in check_config(text)]
+        self._republish()
+
+    def _publish_config_file(self) -> None:
+        engine = self.ctx.current
+        if engine is None:
+            return
+        path = engine.ws.root / CONFIG_FILE
+        if path.exists():
+            self.check_document(_uri(path), path.read_text(encoding="utf-8", errors="replace"))
+
+    def _is_config(self, uri: str) -> bool:
+        path = to_fs_path(uri)
+        root = self.ctx.root or self._root()
+        if not path or Path(path).name != CONFIG_FILE:
+            return False
+        return root is None or Path(path).parent.resolve() == _toplevel(root)
+
+    def _republish(self) -> None:
+        by_uri: dict[str, list[types.Diagnostic]] = {}
+        engine_root = self.ctx.root or self._root()
+        if engine_root is not None:
+            by_uri.setdefault(_uri(_toplevel(engine_root) / CONFIG_FILE), []).extend(
+                self.toml_diags
+            )
+        for diags in self.task_diags.values():
+            for uri, items in diags.items():
+                by_uri.setdefault(uri, []).extend(items)
+        for uri in self.published - set(by_uri):
+            by_uri[uri] = []
+        for uri, items in by_uri.items():
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=items)
+            )
+        self.published = {u for u, items in by_uri.items() if items}
+
+    # --- plumbing --------------------------------------------------------------
+
+    def _client_has_progress(self) -> bool:
+        caps = self.client_capabilities
+        return bool(caps and caps.window and caps.window.work_done_progress)
+
+    def _spawn(self, coro: Any) -> None:
+        """Background tasks are kept (so they are not collected) and their errors logged."""
+        task = asyncio.ensure_future(coro)
+        self.background.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self.background.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("background task failed: %s", t.exception())
+
+        task.add_done_callback(done)
+
+    def cancel_progress(self, token: str) -> None:
+        run = self.tokens.get(token)
+        engine = self.ctx.current
+        if run is not None and engine is not None:
+            self._spawn(asyncio.to_thread(_quiet(engine.cancel), run))
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """A message pygls could not even read still gets its one answer (-32700/-32600)."""
+        if isinstance(error, json.JSONDecodeError):
+            self._send_raw_error(-32700, f"parse error: {error}")
+        elif isinstance(error, AttributeError) and source is JsonRpcException:
+            self._send_raw_error(-32600, "invalid request: expected a JSON-RPC message object")
+        else:
+            log.error("%s", error)
+
+    def _send_raw_error(self, code: int, message: str) -> None:
+        self.protocol._send_data(
+            {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}
+        )
+
+    def shutdown(self) -> None:
+        """On exit: running tasks stop and their runs become 'interrupted' (resumable)."""
+        self.ctx.close()
+        super().shutdown()
+
+
+class _ServerContext(Context):
+    def __init__(self, server: TreelaneServer) -> None:
+        super().__init__(None)
+        self.server = server
+        self.current: Engine | None = None
+
+    def on_engine(self, engine: Engine) -> None:
+        self.current = engine
+        engine.subscribe(self.server.on_engine_event)
+
+
+def _quiet(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*a: Any) -> Any:
+        with contextlib.suppress(Exception):
+            return fn(*a)
+        return None
+
+    return call
+
+
+def _toplevel(root: Path) -> Path:
+    with contextlib.suppress(Exception):
+        from treelane.engine import git
+
+        return git.discover(root).toplevel
+    return root.resolve()
+
+
+def _uri(path: Path) -> str:
+    return from_fs_path(str(path)) or path.as_uri()
+
+
+def _range(l1: int, c1: int, l2: int, c2: int) -> types.Range:
+    return types.Range(
+        start=types.Position(line=l1, character=c1), end=types.Position(line=l2, character=c2)
+    )
+
+
+_SEVERITY = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "information": types.DiagnosticSeverity.Information,
+}
+
+
+def _diagnostic(p: Problem) -> types.Diagnostic:
+    r = p.range
+    return types.Diagnostic(
+        range=_range(r.start_line, r.start_col, r.end_line, r.end_col),
+        message=p.message,
+        severity=_SEVERITY.get(p.severity, _SEVERITY["error"]),
+        source="treelane",
+    )
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0][:300]
+
+
+def create_server() -> TreelaneServer:
+    """A server with every command and notification handler registered."""
+    ls = TreelaneServer()
+
+    for name, fn in COMMANDS.items():
+        ls.command(name)(_command_handler(fn))
+
+    @ls.feature(types.INITIALIZED)
+    def initialized(ls: TreelaneServer, params: types.InitializedParams) -> None:
+        ls.loop = asyncio.get_event_loop()
+        ls.ctx.root = ls._root()
+
+    @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: TreelaneServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.check_document(params.text_document.uri, params.text_document.text)
+
+    @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: TreelaneServer, params: types.DidChangeTextDocumentParams) -> None:
+        doc = ls.workspace.get_text_document(params.text_document.uri)
+        ls.check_document(doc.uri, doc.source)
+
+    @ls.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: TreelaneServer, params: types.DidSaveTextDocumentParams) -> None:
+        doc = ls.workspace.get_text_document(params.text_document.uri)
+        ls.check_document(doc.uri, doc.source)
+
+    @ls.feature(types.SHUTDOWN)
+    async def shutdown(ls: TreelaneServer, *args: Any) -> None:
+        # pygls cancels requests still in flight when shutdown arrives (they would answer
+        # -32800 while their work goes on): let them finish and answer for real first.
+        me = asyncio.current_task()
+        pending = [
+            f
+            for mid, f in list(ls.protocol._request_futures.items())
+            if mid != ls.protocol.msg_id
+            and f is not me
+            and isinstance(f, asyncio.Future)
+            and not f.done()
+        ]
+        if pending:
+            await asyncio.wait(pending, timeout=30)
+
+    @ls.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
+    def progress_cancel(ls: TreelaneServer, params: types.WorkDoneProgressCancelParams) -> None:
+        ls.cancel_progress(str(params.token))
+
+    return ls
+
+
+def _command_handler(fn: Command) -> Callable[..., Any]:
+    async def handler(ls: TreelaneServer, *args: Any) -> Any:
+        return await ls.call(fn, args)
+
+    handler.__name__ = fn.__name__
+    return handler
+
+
+class LogForwarder(logging.Handler):
+    """Forward treelane's log records to the client as window/logMessage."""
+
+    def __init__(self, server: TreelaneServer) -> None:
+        super().__init__(logging.INFO)
+        self.server = server
+
+    def emit(self, record: logging.LogRecord) -> None:
+        loop = self.server.loop
+        if loop is None or loop.is_closed():
+            return
+        kind = (
+            types.MessageType.Error
+            if record.levelno >= logging.ERROR
+            else types.MessageType.Warning
+            if record.levelno >= logging.WARNING
+            else types.MessageType.Info
+        )
+        params = types.LogMessageParams(type=kind, message=self.format(record))
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self.server.window_log_message, params)
+
+
+def serve(tcp: tuple[str, int] | None = None, log_level: str = "INFO") -> None:
+    """Run the server over stdio (default) or TCP. Logs go to stderr and the client."""
+    logging.basicConfig(level=log_level, format="treelane %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pygls").setLevel(logging.WARNING)  # it logs every message at INFO
+    server = create_server()
+    logging.getLogger("treelane").addHandler(LogForwarder(server))
+    if tcp is None:
+        server.start_io()
+    else:
+        server.start_tcp(*tcp)
