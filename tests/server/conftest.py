@@ -38,5 +38,3 @@ async def client(
     await lsp_client.initialize_session(params)
     yield
     await lsp_client.shutdown_session()
-
-

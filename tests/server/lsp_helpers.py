@@ -68,8 +68,12 @@ class Notes:
     def __init__(self, client: LanguageClient) -> None:
         self.items: list[tuple[str, Any]] = []
         self.client = client
-        for method in ("treelane/taskState", "treelane/output", "treelane/resources",
-                       "treelane/runFinished"):
+        for method in (
+            "treelane/taskState",
+            "treelane/output",
+            "treelane/resources",
+            "treelane/runFinished",
+        ):
             client.feature(method)(self._collector(method))
 
     def _collector(self, method: str) -> Callable[[Any], None]:

@@ -50,13 +50,13 @@ async def test_diamond_run_streams_state_progress_and_result(
         assert seen[0] == "queued" and "running" in seen and seen[-1] == "succeeded", seen
     final = [s for s in states if s["state"] == "succeeded"]
     assert all(s["worktree"] and s["exit_code"] == 0 and s["duration_ms"] >= 0 for s in final)
-    assert any("made a" in line for o in notes(client).of("treelane/output", run)
-               for line in o["lines"])
+    assert any(
+        "made a" in line for o in notes(client).of("treelane/output", run) for line in o["lines"]
+    )
 
     if client.capabilities.window and client.capabilities.window.work_done_progress:
         await asyncio.sleep(0.3)
-        reports = [r for token_reports in client.progress_reports.values()
-                   for r in token_reports]
+        reports = [r for token_reports in client.progress_reports.values() for r in token_reports]
         kinds = [r.kind for r in reports]
         assert kinds[0] == "begin" and kinds[-1] == "end", kinds
         assert reports[0].title == "treelane: diamond"
@@ -71,8 +71,9 @@ async def test_diamond_run_streams_state_progress_and_result(
     assert preview == {"clean": True, "conflicts": [], "merged": False, "commit": None}
     merged = await execute(client, "treelane.merge", {"run": run})
     assert merged["merged"] is True
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=workspace, capture_output=True,
-                          text=True, check=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=workspace, capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert merged["commit"] == head
     assert (workspace / "d.txt").read_text() == "A\nB\nC\n"
 
@@ -152,8 +153,9 @@ async def test_bad_arguments_get_invalid_params_and_server_stays_up(
         assert err.value.code == INVALID_PARAMS, (command, arg, err.value)
         assert err.value.message, command
     with pytest.raises(JsonRpcException) as err:
-        await client.workspace_execute_command_async(types.ExecuteCommandParams(
-            command="treelane.status", arguments=[{}, {}]))
+        await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="treelane.status", arguments=[{}, {}])
+        )
     assert err.value.code == INVALID_PARAMS
     assert (await execute(client, "treelane.status", {}))["runs"] == []
 
@@ -224,8 +226,11 @@ async def test_workflow_file_diagnostics_have_ranges(
 ) -> None:
     uri = (workspace / "treelane.toml").as_uri()
     text = '[workflows.w.tasks.a]\nrun = "true"\nneeds = ["missing"]\nretries = "x"\n'
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        text_document=types.TextDocumentItem(uri=uri, language_id="toml", version=1, text=text)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="toml", version=1, text=text)
+        )
+    )
     for _ in range(100):
         if client.diagnostics.get(uri):
             break
@@ -236,9 +241,12 @@ async def test_workflow_file_diagnostics_have_ranges(
     assert diags[0].severity == types.DiagnosticSeverity.Error
     assert all(d.source == "treelane" for d in diags)
     fixed = '[workflows.w.tasks.a]\nrun = "true"\n'
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-        content_changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)],
+        )
+    )
     for _ in range(100):
         if not client.diagnostics.get(uri):
             break
@@ -265,21 +273,37 @@ def _read_message(stream: Any) -> dict[str, Any]:
 def test_every_request_gets_exactly_one_answer(workspace: Path) -> None:
     """Malformed bodies and params pygls cannot read still get their single answer;
     a request still running when shutdown arrives answers with its real result."""
-    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": {"processId": None, "rootUri": workspace.as_uri(), "capabilities": {}}}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"processId": None, "rootUri": workspace.as_uri(), "capabilities": {}},
+    }
     msgs: list[Any] = [
         init,
         {"jsonrpc": "2.0", "method": "initialized", "params": {}},
         b"{this is not json",
-        {"jsonrpc": "2.0", "id": 2, "method": "workspace/executeCommand",
-         "params": {"command": 17, "arguments": [{}]}},
-        {"jsonrpc": "2.0", "id": 3, "method": "workspace/executeCommand",
-         "params": {"command": "treelane.status", "arguments": [{}]}},
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "workspace/executeCommand",
+            "params": {"command": 17, "arguments": [{}]},
+        },
+        {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "workspace/executeCommand",
+            "params": {"command": "treelane.status", "arguments": [{}]},
+        },
         {"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 3}},
         {"jsonrpc": "2.0", "id": 4, "method": "shutdown"},
     ]
-    proc = subprocess.Popen([sys.executable, "-m", "treelane", "serve"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "treelane", "serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     try:
         for m in msgs:
