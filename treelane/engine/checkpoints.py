@@ -20,6 +20,7 @@ first saved whatever is there under ``refs/treelane/recovery/``.
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -96,7 +97,7 @@ class Checkpoints:
 
     def checkpoint(self, wt_id: str, path: Path, message: str = "") -> Checkpoint:
         """Record the worktree's state; returns the existing checkpoint if nothing changed."""
-        with self.ws.lock(f"checkpoint-{wt_id}"), session(path) as s:
+        with self._lock(wt_id), session(path) as s:
             hist = self._recover(wt_id, s)
             snap = s.take()
             cur = _find(hist, hist.current)
@@ -106,7 +107,7 @@ class Checkpoints:
 
     def undo(self, wt_id: str, path: Path) -> Checkpoint:
         """Return to the previous checkpoint, saving the present state first if it is new."""
-        with self.ws.lock(f"checkpoint-{wt_id}"), session(path) as s:
+        with self._lock(wt_id), session(path) as s:
             hist = self._recover(wt_id, s)
             if not hist.checkpoints:
                 raise RequestFailed(f"nothing to undo: worktree {wt_id!r} has no checkpoints")
@@ -125,7 +126,7 @@ class Checkpoints:
 
     def redo(self, wt_id: str, path: Path) -> Checkpoint:
         """Walk forward to the checkpoint that the last undo left."""
-        with self.ws.lock(f"checkpoint-{wt_id}"), session(path) as s:
+        with self._lock(wt_id), session(path) as s:
             hist = self._recover(wt_id, s)
             cur = _find(hist, hist.current)
             later = [c for c in hist.checkpoints if cur is not None and c.id > cur.id]
@@ -139,6 +140,11 @@ class Checkpoints:
             return self._restore(wt_id, s, later[0])
 
     # --- internals -------------------------------------------------------
+
+    def _lock(self, wt_id: str) -> AbstractContextManager[None]:
+        # The id names a lock file and refs: validate it before either exists.
+        git.check_id(wt_id, what="worktree id")
+        return self.ws.lock(f"checkpoint-{wt_id}")
 
     def _record(self, wt_id: str, snap: Snapshot, message: str, hist: History) -> Checkpoint:
         repo = self.ws.root

@@ -32,7 +32,7 @@ from treelane.engine.events import (
     RunStarted,
     TaskState,
 )
-from treelane.engine.executor import Executor, LocalExecutor, kill_tree
+from treelane.engine.executor import Executor, LocalExecutor, kill_tree, marked
 from treelane.engine.monitor import Monitor, Sample, auto_limit
 from treelane.engine.pool import HOST, PoolConfig, WorktreePool, owner_alive
 from treelane.engine.scheduler import RunRec, Scheduler, TaskRec, run_finished_event
@@ -304,7 +304,8 @@ class Engine:
         for a in self.store.query(
             "SELECT * FROM attempts WHERE run = ? AND state = 'running'", (run_id,)
         ):
-            _kill_leftover(a["pid"], a["started"])
+            _kill_leftover(run_id, a["task"], a["pid"], a["started"])
+        _kill_marked(run_id)
         now = time.time()
         with self.store.write():
             self.store.execute(
@@ -675,14 +676,26 @@ class Engine:
         self.store.close()
 
 
-def _kill_leftover(pid: int | None, started: float | None) -> None:
+def _kill_leftover(run_id: str, task: str, pid: int | None, started: float | None) -> None:
     """End a task's process tree left by a dead treelane, if that pid is still that process."""
     if not pid:
         return
     try:
         proc = psutil.Process(pid)
-        if started is not None and abs(proc.create_time() - started) > 5:
+        try:
+            env = proc.environ()
+            mine = env.get("TREELANE_RUN") == run_id and env.get("TREELANE_TASK") == task
+        except (psutil.AccessDenied, OSError):
+            # No environment to check: a process started before the attempt is not it.
+            mine = started is None or proc.create_time() >= started - 1
+        if not mine:
             return  # the pid was reused by another program
     except psutil.NoSuchProcess:
         return
-    kill_tree(pid, grace=2.0)
+    kill_tree(pid, grace=2.0, mark=("TREELANE_RUN", run_id))
+
+
+def _kill_marked(run_id: str) -> None:
+    """End every process still carrying the run's mark (orphans, pids never recorded)."""
+    for proc in marked("TREELANE_RUN", run_id):
+        kill_tree(proc.pid, grace=2.0)

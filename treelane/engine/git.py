@@ -81,23 +81,33 @@ def out(args: Sequence[str], cwd: Path | str, **kw: object) -> str:
 # --- names ------------------------------------------------------------------
 
 _BAD_REF = re.compile(
-    r"(^[-.])|(\.\.)|([\x00-\x20\x7f~^:?*\[\\])|(@\{)|(/\.)|(\.lock(/|$))|(//)|([/.]$)"
+    r"(^[-./])|(\.\.)|([\x00-\x20\x7f~^:?*\[\\])|(@\{)|(/\.)|(\.lock(/|$))|(//)|([/.]$)"
 )
 
 
 def check_ref_name(name: str, *, what: str = "branch name") -> str:
-    """Validate like ``git check-ref-format --branch`` without spawning git."""
-    if not name or name == "@" or _BAD_REF.search(name):
+    """Validate like ``git check-ref-format --branch`` without spawning git.
+
+    Stricter in one case: ``@`` (a valid branch name to git) is refused, since as a
+    revision it means ``HEAD``.
+    """
+    if not name or name in ("@", "HEAD") or _BAD_REF.search(name):
         raise ValueError(f"invalid {what}: {name!r}")
     return name
 
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def check_id(value: str, *, what: str) -> str:
-    """Ids end up in ref names and paths: letters, digits, ``_ . -``, not leading ``-``/``.``."""
-    if not isinstance(value, str) or not _ID.match(value) or ".." in value:
+    """Ids end up in ref names and paths: letters, digits, ``_ . -``; not leading ``-``/``.``,
+    not ending in ``.`` or ``.lock``."""
+    if (
+        not isinstance(value, str)
+        or not _ID.fullmatch(value)
+        or ".." in value
+        or value.endswith((".", ".lock"))  # not valid as the last component of a ref name
+    ):
         raise ValueError(f"invalid {what}: {value!r}")
     return value
 

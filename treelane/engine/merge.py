@@ -129,7 +129,11 @@ def checked_out_in(repo: Path, ref: str) -> Path | None:
 
 
 def _refuse_local_changes(wt: Path, old: str, new: str, branch: str) -> None:
-    changed = set(git.out(["diff", "--name-only", "-z", old, new], wt).split("\0")) - {""}
+    # Plumbing without rename detection: a renamed path counts as deleted (and so overlaps
+    # a local edit of it), and the user's diff configuration cannot change the answer.
+    changed = set(
+        git.out(["diff-tree", "-r", "--name-only", "-z", "--no-renames", old, new], wt).split("\0")
+    ) - {""}
     status = git.out(["status", "--porcelain=v1", "-z", "--untracked-files=all"], wt)
     local: set[str] = set()
     records = status.split("\0")
@@ -172,9 +176,13 @@ def _parse(output: str) -> tuple[str, list[Conflict]]:
         n = int(parts[i])
         msg_paths = parts[i + 1 : i + 1 + n]
         kind = parts[i + 1 + n] if i + 1 + n < len(parts) else ""
+        text = parts[i + 2 + n] if i + 2 + n < len(parts) else ""
         if kind.startswith("CONFLICT"):
-            label = kind[kind.find("(") + 1 : kind.rfind(")")] if "(" in kind else "content"
-            label = "content" if label == "contents" else label
+            # The message says more than the type: "CONFLICT (add/add): Merge conflict in x"
+            # has type "CONFLICT (contents)".
+            label_of = text if text.startswith("CONFLICT (") else kind
+            label = label_of[label_of.find("(") + 1 : label_of.find(")")] if "(" in label_of else ""
+            label = "content" if label in ("", "contents") else label
             for p in msg_paths:
                 kinds.setdefault(p, label)
                 if p not in paths:

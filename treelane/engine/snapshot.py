@@ -46,14 +46,24 @@ def _git_paths(wt: Path) -> tuple[Path, Path]:
     return index, gdir
 
 
+def _seed(wt: Path, tmp: Path) -> None:
+    """Make ``tmp`` a copy of the worktree's index (or absent, when it has none)."""
+    index, _ = _git_paths(wt)
+    try:
+        shutil.copyfile(index, tmp)
+    except FileNotFoundError:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
 @contextlib.contextmanager
 def temp_index(wt: Path, *, seed: bool = True) -> Iterator[dict[str, str]]:
     """Env with ``GIT_INDEX_FILE`` pointing at a private copy of the worktree's index."""
-    index, gdir = _git_paths(wt)
+    _, gdir = _git_paths(wt)
     tmp = gdir / f"treelane-index.{os.getpid()}.{threading.get_ident()}"
     try:
-        if seed and index.exists():
-            shutil.copyfile(index, tmp)
+        if seed:
+            _seed(wt, tmp)
         yield {"GIT_INDEX_FILE": str(tmp)}
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -75,6 +85,10 @@ class Session:
     def take(self) -> Snapshot:
         """Snapshot the worktree: files, index and HEAD, leaving all three untouched."""
         wt, env = self.wt, self.env
+        if self.current is not None:
+            # The temporary index has been used (``add -A``, a restore): start again from a
+            # copy of the real one, or its tree would be taken for the staged state.
+            _seed(wt, Path(env["GIT_INDEX_FILE"]))
         res = git.run(["write-tree"], wt, env=env, check=False)
         index_tree = res.stdout.strip() if res.returncode == 0 else None
         git.run(["add", "-A", "--ignore-errors"], wt, env=env)
@@ -98,8 +112,10 @@ class Session:
             # paths that differ, in the worktree.
             git.run(["read-tree", "-m", "-u", current.tree, target_tree], self.wt, env=self.env)
         if current.index_tree != target_index:
-            # Single-tree ``read-tree -m`` keeps stat data of entries whose content is unchanged.
-            git.run(["read-tree", "-m", target_index], self.wt)
+            # Single-tree ``read-tree --reset`` keeps stat data of entries whose content is
+            # unchanged; unlike ``-m`` it neither refuses entries whose file differs from the
+            # index (a staged change edited again) nor an index with unmerged entries.
+            git.run(["read-tree", "--reset", target_index], self.wt)
         self.current = current._replace(tree=target_tree, index_tree=target_index)
 
 
