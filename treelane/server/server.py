@@ -404,7 +404,7 @@ class TreelaneServer(LanguageServer):
     def shutdown(self) -> None:
         """On exit: running tasks stop and their runs become 'interrupted' (resumable)."""
         self.ctx.close()
-        super().shutdown()
+        super().shutdown()  # type: ignore[no-untyped-call]
 
 
 class _ServerContext(Context):
@@ -496,8 +496,8 @@ def create_server() -> TreelaneServer:
     async def shutdown(ls: TreelaneServer, *args: Any) -> None:
         # pygls cancels requests still in flight when shutdown arrives (they would answer
         # -32800 while their work goes on): let them finish and answer for real first.
-        me = asyncio.current_task()
-        pending = [
+        me: object = asyncio.current_task()
+        pending: list[Any] = [
             f
             for mid, f in list(ls.protocol._request_futures.items())
             if mid != ls.protocol.msg_id
