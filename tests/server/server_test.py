@@ -326,3 +326,36 @@ def test_every_request_gets_exactly_one_answer(workspace: Path) -> None:
     assert by_id[None][0]["error"]["code"] == -32700
     assert by_id[2][0]["error"]["code"] == INVALID_PARAMS
     assert "runs" in by_id[3][0].get("result", {}), by_id[3]
+
+
+def test_folder_outside_git_gets_clear_errors_and_server_stays_up(tmp_path: Path) -> None:
+    folder = tmp_path / "not-a-repo"
+    folder.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "treelane", "serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=folder,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+
+        def ask(msg_id: int, method: str, params: Any) -> dict[str, Any]:
+            msg = {"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params}
+            proc.stdin.write(_frame(json.dumps(msg).encode()))  # type: ignore[union-attr]
+            proc.stdin.flush()  # type: ignore[union-attr]
+            while True:
+                answer = _read_message(proc.stdout)
+                if answer.get("id") == msg_id and "method" not in answer:
+                    return answer
+
+        init = {"processId": None, "rootUri": folder.as_uri(), "capabilities": {}}
+        assert "result" in ask(1, "initialize", init)
+        for i, command in enumerate(("treelane.status", "treelane.worktrees"), start=2):
+            answer = ask(i, "workspace/executeCommand", {"command": command, "arguments": [{}]})
+            assert answer["error"]["code"] == REQUEST_FAILED
+            assert "not inside a git repository" in answer["error"]["message"]
+        assert "result" in ask(9, "shutdown", None)
+    finally:
+        proc.kill()
