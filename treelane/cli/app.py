@@ -1,24 +1,145 @@
-"""Command-line front end (the full client lives in treelane.cli.client)."""
+"""The ``treelane`` command line: parse the arguments and dispatch (nothing else here).
+
+Every subcommand is a function ``(args) -> exit code`` named by its parser's
+``handler`` default and imported only when it runs, so ``treelane serve`` loads no
+client code. The client subcommands start their own ``treelane serve`` over stdio.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import sys
+from typing import Any, NoReturn
+
+from treelane import __version__
+
+DESCRIPTION = """\
+Run workflows (DAGs of shell tasks from treelane.toml) in parallel git worktrees,
+with checkpoints, undo/redo and merge. New here? Try: treelane demo"""
+
+EPILOG = """\
+exit codes: 0 ok · 1 the request failed, a task failed or the run was cancelled ·
+2 bad arguments · 130 a run cancelled with Ctrl-C (first Ctrl-C cancels the run and
+waits for it; a second one stops at once, leaving the run resumable)"""
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage errors as one line, ``treelane: <reason>``, and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"treelane: {message} (see: {self.prog} --help)", file=sys.stderr, flush=True)
+        raise SystemExit(2)
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=16)
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="treelane",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=_formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"treelane {__version__}")
+    parser.add_argument("-C", dest="directory", metavar="DIR", help="run as if started in DIR")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str, handler: str, json_flag: bool = True) -> Parser:
+        p: Parser = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(handler=handler)
+        p.add_argument(
+            "-C",
+            dest="directory",
+            metavar="DIR",
+            default=argparse.SUPPRESS,
+            help="run as if started in DIR",
+        )
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="print JSON (machine output)")
+        return p
+
+    c = "treelane.cli.commands:"
+    p = command(
+        "demo",
+        "create an example repository and run its pipeline (start here)",
+        "treelane.cli.demo:demo",
+        json_flag=False,
+    )
+    p.add_argument("dir", nargs="?", metavar="DIR", help="where (default: a new temporary folder)")
+
+    p = command("run", "start a workflow and follow it to the end", c + "run")
+    p.add_argument("workflow", metavar="WORKFLOW", help="a workflow of treelane.toml")
+    p.add_argument("--base", metavar="REV", help="start from this commit (default: HEAD)")
+    p.epilog = "--json (or a non-terminal stdout): one JSON notification per line."
+
+    p = command("status", "runs and their tasks, the pool and the concurrency", c + "status")
+    p.add_argument("run", nargs="?", metavar="RUN", help="one run (default: recent runs)")
+
+    p = command("cancel", "cancel a run, or one task of it", c + "cancel")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--task", metavar="T", help="only this task (its dependents are skipped)")
+
+    p = command("resume", "finish an interrupted or failed run, and follow it", c + "resume")
+    p.add_argument("run", metavar="RUN")
+
+    for name, what in (
+        ("checkpoint", "save a checkpoint of a worktree"),
+        ("undo", "restore a worktree to its previous checkpoint"),
+        ("redo", "restore a worktree to the checkpoint it was undone from"),
+    ):
+        p = command(name, what, c + name)
+        p.add_argument(
+            "worktree",
+            nargs="?",
+            metavar="WORKTREE",
+            help="main, a worktree id or a path (default: the worktree you are in, else main)",
+        )
+        if name == "checkpoint":
+            p.add_argument("-m", "--message", metavar="MSG", help="a note for the checkpoint")
+
+    p = command("merge", "merge a run's result into a branch", c + "merge")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--preview", action="store_true", help="only show whether it merges cleanly")
+    p.add_argument("--into", metavar="BRANCH", help="target branch (default: the current one)")
+    p.epilog = "exit code 1 when the merge has conflicts (they are listed)."
+
+    command("worktrees", "the main worktree and every managed one", c + "worktrees")
+
+    p = command("cleanup", "remove idle worktrees (work is never lost)", c + "cleanup")
+    p.add_argument("--force", action="store_true", help="also remove kept (drifted) ones")
+
+    p = command("trace", "a run as Chrome trace JSON (Perfetto)", c + "trace")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("-o", "--output", metavar="FILE", default="-", help="default: stdout")
+
+    p = command("report", "a run's timeline as a self-contained HTML page", c + "report")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("-o", "--output", metavar="FILE", default="-", help="default: stdout")
+
+    p = command("log", "the output of a task (its last attempt)", c + "log")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("task", metavar="TASK")
+
+    p = command(
+        "serve",
+        "run the language server (stdio by default)",
+        "treelane.cli.serve:serve",
+        json_flag=False,
+    )
+    p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    p.add_argument("--log-level", default="INFO")
+    return parser
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="treelane")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the language server (stdio by default)")
-    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
-    serve.add_argument("--log-level", default="INFO")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    module, _, name = args.handler.partition(":")
+    handler: Any = getattr(importlib.import_module(module), name)
     if args.command == "serve":
-        from treelane.server.server import serve as run_server
+        return int(handler(args))
+    from treelane.cli.runner import invoke
 
-        tcp = None
-        if args.tcp:
-            host, _, port = args.tcp.rpartition(":")
-            tcp = (host or "127.0.0.1", int(port))
-        run_server(tcp, args.log_level)
-        return 0
-    return 2
+    return invoke(handler, args)

@@ -178,13 +178,15 @@ class Checkpoints:
                     [c.id for c in dropped],
                 )
             self._set_head(new_id, wt_id, pending=None)
-            # Refs move inside the transaction: if git fails, the rows roll back too.
-            lines = [f"create {CHECKPOINT_REFS}/{wt_id}/{new_id} {commit}"]
-            for c in dropped:
-                lines += [f"create {DROPPED_REFS}/{wt_id}/{c.id} {c.commit}", f"delete {c.ref}"]
-            git.run(
-                ["update-ref", "--stdin"], repo, input="\n".join(["start", *lines, "commit"]) + "\n"
-            )
+            # Refs are written inside the transaction (if git fails, the rows roll back) and
+            # only ever added here: a crash after git but before COMMIT rolls the rows back
+            # and leaves refs that the next attempt overwrites (``update``, not ``create``,
+            # as the row id is reused), while every row's commit stays held by its ref.
+            lines = [f"update {CHECKPOINT_REFS}/{wt_id}/{new_id} {commit}"]
+            lines += [f"update {DROPPED_REFS}/{wt_id}/{c.id} {c.commit}" for c in dropped]
+            _update_refs(repo, lines)
+        if dropped:  # once the rows say so, the dropped ones leave the checkpoint refs
+            _update_refs(repo, [f"delete {c.ref} {c.commit}" for c in dropped])
         return Checkpoint(
             int(new_id), wt_id, commit, snap.tree, snap.index_tree, snap.head, message, now
         )
@@ -221,6 +223,11 @@ class Checkpoints:
         s.restore(target.tree, target.index_tree)
         self._set_head(target.id, wt_id, pending=None)
         return self.history(wt_id)
+
+
+def _update_refs(repo: Path, lines: list[str]) -> None:
+    """One atomic ``update-ref --stdin`` transaction."""
+    git.run(["update-ref", "--stdin"], repo, input="\n".join(["start", *lines, "commit"]) + "\n")
 
 
 def _find(hist: History, cid: int | None) -> Checkpoint | None:

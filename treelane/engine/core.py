@@ -134,9 +134,11 @@ class Engine:
         mp = self.settings.max_parallel
         limit = mp if isinstance(mp, int) else self._auto
         last = self.monitor.last
-        if last is not None and running > 0:
-            avail = last["system"]["memory_available_mb"]
-            if avail < self.settings.memory_per_task_mb:
+        avail = last["system"]["memory_available_mb"] if last is not None else None
+        if avail is not None and avail < self.settings.memory_per_task_mb:
+            # Short of memory: start nothing new while tasks run (when none runs, one may
+            # start, so runs still progress); warn once per shortage, not once per task.
+            if running > 0:
                 if not self._held:
                     self._held = True
                     self.emit(
@@ -147,6 +149,7 @@ class Engine:
                         )
                     )
                 return running
+            return limit
         self._held = False
         return limit
 

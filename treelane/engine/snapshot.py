@@ -47,10 +47,18 @@ def _git_paths(wt: Path) -> tuple[Path, Path]:
 
 
 def _seed(wt: Path, tmp: Path) -> None:
-    """Make ``tmp`` a copy of the worktree's index (or absent, when it has none)."""
+    """Make ``tmp`` a copy of the worktree's index (or absent, when it has none).
+
+    The copy keeps the index's mtime: git takes an entry whose file changed in the same
+    second as the index was written ("racily clean") for unchanged unless it compares that
+    entry's mtime with the index's own. A fresh mtime on the copy would hide such edits
+    (same size, same second) from ``add -A``.
+    """
     index, _ = _git_paths(wt)
     try:
+        st = os.stat(index)
         shutil.copyfile(index, tmp)
+        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
     except FileNotFoundError:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

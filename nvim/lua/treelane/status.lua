@@ -1,0 +1,281 @@
+-- What the plugin knows about runs and their tasks, per client: the last
+-- `treelane.status` snapshot, kept current by `treelane/taskState` and
+-- `treelane/runFinished` notifications; and the status view that shows it.
+
+local util = require("treelane.util")
+
+local M = {}
+
+local FINAL = {
+  succeeded = true,
+  cached = true,
+  failed = true,
+  skipped = true,
+  cancelled = true,
+  interrupted = true,
+}
+
+M.FINAL = FINAL
+
+local stores = {} -- client_id -> { runs = { [id] = run }, order = { id, ... }, concurrency = {...}, pool = {...} }
+
+local function store(client_id)
+  local s = stores[client_id]
+  if s == nil then
+    s = { runs = {}, order = {} }
+    stores[client_id] = s
+  end
+  return s
+end
+
+function M.forget(client_id)
+  stores[client_id] = nil
+end
+
+local function get_run(client_id, id, workflow)
+  local s = store(client_id)
+  local run = s.runs[id]
+  if run == nil then
+    run = { run = id, workflow = workflow, state = "running", tasks = {}, index = {} }
+    s.runs[id] = run
+    s.order[#s.order + 1] = id
+  end
+  if workflow and not run.workflow then
+    run.workflow = workflow
+  end
+  return run
+end
+
+local function get_task(run, name)
+  local t = run.index[name]
+  if t == nil then
+    t = { name = name, state = "queued", attempt = 0 }
+    run.tasks[#run.tasks + 1] = t
+    run.index[name] = t
+  end
+  return t
+end
+
+local FIELDS = { "state", "attempt", "worktree", "exit_code", "duration_ms", "error" }
+
+local function copy_task(t, src)
+  for _, k in ipairs(FIELDS) do
+    t[k] = util.value(src[k])
+  end
+end
+
+--- A run the server has just started (the result of treelane.start).
+function M.started(client_id, result)
+  local run = get_run(client_id, result.run, result.workflow)
+  run.state, run.finished = "running", nil
+  run.started_here = os.time()
+  for _, name in ipairs(result.tasks or {}) do
+    get_task(run, name)
+  end
+  store(client_id).last_started = result.run
+  return run
+end
+
+--- A `treelane/taskState` notification.
+function M.task_state(client_id, p)
+  local run = get_run(client_id, p.run)
+  copy_task(get_task(run, p.task), p)
+  if p.state == "queued" or p.state == "running" then
+    run.state, run.finished = "running", nil
+  end
+  return run
+end
+
+--- A `treelane/runFinished` notification.
+function M.run_finished(client_id, p)
+  local run = get_run(client_id, p.run, p.workflow)
+  run.state = p.state
+  run.duration_ms = util.value(p.duration_ms)
+  run.counts = util.value(p.counts)
+  run.finished = run.finished or os.date("!%Y-%m-%dT%H:%M:%S")
+  return run
+end
+
+--- A `treelane.status` result: the server's snapshot replaces what we had for those runs.
+function M.snapshot(client_id, result)
+  local s = store(client_id)
+  for _, r in ipairs(result.runs or {}) do
+    local run = get_run(client_id, r.run, r.workflow)
+    run.state = r.state
+    run.started = util.value(r.started)
+    run.finished = util.value(r.finished)
+    run.tasks, run.index = {}, {}
+    for _, t in ipairs(r.tasks or {}) do
+      copy_task(get_task(run, t.name), t)
+    end
+  end
+  s.pool = util.value(result.pool)
+  s.concurrency = util.value(result.concurrency)
+end
+
+--- The runs we know of, oldest first.
+function M.runs(client_id)
+  local s = store(client_id)
+  local out = {}
+  for _, id in ipairs(s.order) do
+    out[#out + 1] = s.runs[id]
+  end
+  return out
+end
+
+function M.run(client_id, id)
+  return store(client_id).runs[id]
+end
+
+function M.last_started(client_id)
+  return store(client_id).last_started
+end
+
+--- How many tasks of unfinished runs are running right now.
+function M.running_tasks(client_id)
+  local n, active = 0, false
+  for _, run in ipairs(M.runs(client_id)) do
+    if run.state == "running" then
+      active = true
+      for _, t in ipairs(run.tasks) do
+        if t.state == "running" then
+          n = n + 1
+        end
+      end
+    end
+  end
+  return n, active
+end
+
+function M.concurrency(client_id)
+  return store(client_id).concurrency
+end
+
+-- The status view -------------------------------------------------------------------
+
+local STATUS_BUFFER = "treelane://status"
+
+local function run_header(run)
+  local parts = { run.run, run.workflow or "?", run.state or "?" }
+  local started = util.clock(run.started)
+  if started then
+    parts[#parts + 1] = "started " .. started
+  end
+  if run.duration_ms then
+    parts[#parts + 1] = util.duration(run.duration_ms)
+  end
+  if run.counts then
+    local counts = {}
+    for state, n in pairs(run.counts) do
+      counts[#counts + 1] = n .. " " .. state
+    end
+    table.sort(counts)
+    parts[#parts + 1] = "(" .. table.concat(counts, ", ") .. ")"
+  end
+  return table.concat(parts, "  ")
+end
+
+--- The lines of the status view, and what each line is about ({ run, task }).
+function M.render(client_id, root)
+  local s = store(client_id)
+  local lines, about = {}, {}
+  local head = "treelane  " .. (root or "")
+  if s.concurrency then
+    head = head .. string.format("  ·  running %d/%d", s.concurrency.running or 0, s.concurrency.limit or 0)
+  end
+  if s.pool then
+    head = head .. string.format("  ·  pool %d busy / %d", s.pool.busy or 0, s.pool.size or 0)
+  end
+  lines[1] = head
+  lines[2] = ""
+  about[1], about[2] = {}, {}
+  local runs = M.runs(client_id)
+  if #runs == 0 then
+    lines[#lines + 1] = "No runs yet: :Treelane start {workflow}"
+  end
+  for i = #runs, 1, -1 do -- newest first
+    local run = runs[i]
+    lines[#lines + 1] = run_header(run)
+    about[#lines] = { run = run.run }
+    local width = 4
+    for _, t in ipairs(run.tasks) do
+      width = math.max(width, #t.name)
+    end
+    for _, t in ipairs(run.tasks) do
+      local extra = {}
+      if (t.attempt or 0) > 1 then
+        extra[#extra + 1] = "attempt " .. t.attempt
+      end
+      if t.exit_code and t.exit_code ~= 0 then
+        extra[#extra + 1] = "exit " .. t.exit_code
+      end
+      if t.worktree then
+        extra[#extra + 1] = t.worktree
+      end
+      lines[#lines + 1] = string.format(
+        "  %-" .. width .. "s  %-11s  %8s  %s",
+        t.name,
+        t.state or "?",
+        util.duration(t.duration_ms),
+        table.concat(extra, "  ")
+      ):gsub("%s+$", "")
+      about[#lines] = { run = run.run, task = t.name }
+    end
+    lines[#lines + 1] = ""
+    about[#lines] = {}
+  end
+  lines[#lines + 1] = "<CR> task output   r refresh   q close"
+  return lines, about
+end
+
+local views = {} -- bufnr -> { client_id, root, about }
+
+--- Show (or refresh) the status view of a client.
+function M.show(client_id, root, opts)
+  opts = opts or {}
+  local lines, about = M.render(client_id, root)
+  local buf = util.scratch(STATUS_BUFFER, lines, {
+    filetype = "treelane",
+    window = opts.window,
+    focus = opts.focus,
+    keymaps = {
+      ["<CR>"] = function()
+        local view = views[vim.api.nvim_get_current_buf()]
+        local item = view and view.about[vim.api.nvim_win_get_cursor(0)[1]]
+        if item and item.task then
+          vim.cmd(string.format("Treelane log %s %s", item.run, item.task))
+        end
+      end,
+      r = function()
+        vim.cmd("Treelane status")
+      end,
+    },
+  })
+  views[buf] = { client_id = client_id, root = root, about = about }
+  return buf
+end
+
+local pending_redraw = false
+
+--- Re-render the status view from the cache if it is on screen (at most every 100 ms).
+function M.refresh_view(client_id)
+  local buf = util.scratch_buffer(STATUS_BUFFER)
+  if buf == nil or pending_redraw or vim.fn.bufwinid(buf) == -1 then
+    return
+  end
+  local view = views[buf]
+  if view == nil or view.client_id ~= client_id then
+    return
+  end
+  pending_redraw = true
+  vim.defer_fn(function()
+    pending_redraw = false
+    if vim.api.nvim_buf_is_valid(buf) then
+      local lines, about = M.render(view.client_id, view.root)
+      util.set_lines(buf, lines)
+      view.about = about
+    end
+  end, 100)
+end
+
+return M

@@ -1,0 +1,378 @@
+-- End-to-end test of the Neovim plugin against the real server, driven through
+-- the :Treelane user command in a headless Neovim (0.7 and newer).
+--
+-- Run by tests/nvim/nvim_plugin_test.py with the current directory a fresh git
+-- repository holding the treelane.toml written there. Exits with :qall! when
+-- every check passed, :cquit 1 (the error on stderr) otherwise; the checks made
+-- are written as JSON to $TREELANE_TEST_RESULT.
+
+local treelane = require("treelane")
+
+local repo = vim.loop.fs_realpath(vim.fn.getcwd())
+local passed = {} -- names of the checks that passed
+local notes = {} -- every vim.notify: { msg, level }
+local progress_events = 0
+
+vim.notify = function(msg, level)
+  notes[#notes + 1] = { msg = tostring(msg), level = level or vim.log.levels.INFO }
+end
+
+local function dump_notes()
+  local out = {}
+  for _, n in ipairs(notes) do
+    out[#out + 1] = string.format("  [%s] %s", n.level, n.msg)
+  end
+  return table.concat(out, "\n")
+end
+
+local function check(name, cond, detail)
+  if not cond then
+    error(string.format("%s: %s", name, detail or "failed"), 2)
+  end
+  passed[#passed + 1] = name
+end
+
+local unexpected_from = 1 -- errors notified from this note on fail the test
+
+local function fail_on_error_notes()
+  for i = unexpected_from, #notes do
+    if notes[i].level == vim.log.levels.ERROR then
+      error("unexpected error notification: " .. notes[i].msg, 3)
+    end
+  end
+  for _, n in ipairs(notes) do -- newer Neovims warn about deprecated APIs
+    if n.msg:lower():find("deprecat", 1, true) then
+      error("deprecation warning: " .. n.msg, 3)
+    end
+  end
+end
+
+local function wait_for(what, fn, timeout)
+  local ok = vim.wait(timeout or 20000, function()
+    fail_on_error_notes()
+    return fn()
+  end, 20)
+  if not ok then
+    error(string.format("timed out waiting for %s\nnotifications so far:\n%s", what, dump_notes()), 2)
+  end
+end
+
+--- Wait for a notification matching the Lua pattern, after the note `from`; returns its captures.
+local function wait_note(pattern, from, level)
+  local captures
+  wait_for("a notification matching " .. pattern, function()
+    for i = from, #notes do
+      if level == nil or notes[i].level == level then
+        local c = { notes[i].msg:match(pattern) }
+        if #c > 0 then
+          captures = c
+          return true
+        end
+      end
+    end
+    return false
+  end)
+  return unpack(captures)
+end
+
+--- Run an ex command expected to make the plugin notify an error matching `pattern`.
+local function expect_error(cmd, pattern)
+  local from = #notes + 1
+  unexpected_from = math.huge
+  vim.cmd(cmd)
+  local msg = wait_note("(.*" .. pattern .. ".*)", from, vim.log.levels.ERROR)
+  unexpected_from = #notes + 1
+  return msg
+end
+
+local function read_file(path)
+  local f = assert(io.open(path, "r"))
+  local text = f:read("*a")
+  f:close()
+  return text
+end
+
+local function write_file(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+local function git(...)
+  local out = vim.fn.system(vim.list_extend({ "git", "-C", repo }, { ... }))
+  if vim.v.shell_error ~= 0 then
+    error("git " .. table.concat({ ... }, " ") .. " failed: " .. out)
+  end
+  return out
+end
+
+local function buffer_lines(name)
+  local buf = vim.fn.bufnr(name)
+  if buf == -1 or not vim.api.nvim_buf_is_loaded(buf) then
+    return nil
+  end
+  return vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+end
+
+local function find_line(lines, pattern)
+  for _, line in ipairs(lines or {}) do
+    if line:match(pattern) then
+      return line
+    end
+  end
+  return nil
+end
+
+--- Start a workflow through :Treelane start; returns the run id.
+local function start(workflow)
+  local from = #notes + 1
+  vim.cmd("Treelane start " .. workflow)
+  return wait_note("started " .. workflow .. " as run (r%x+)", from)
+end
+
+--- Wait for the run-finished notification of `run` (the `nth` one: resumes finish again).
+local function finished(run, nth)
+  nth = nth or 1
+  local state
+  wait_for("run " .. run .. " to finish", function()
+    local seen = 0
+    for _, n in ipairs(notes) do
+      local s = n.msg:match("run " .. run .. " (%a+) in ")
+      if s then
+        seen = seen + 1
+        if seen == nth then
+          state = s
+          return true
+        end
+      end
+    end
+    return false
+  end, 60000)
+  return state
+end
+
+local function home()
+  vim.cmd("silent! cclose")
+  vim.cmd("silent! only")
+  vim.cmd("silent edit " .. vim.fn.fnameescape(repo .. "/README.md"))
+end
+
+local function main()
+  if vim.fn.has("nvim-0.10") == 1 then
+    vim.api.nvim_create_autocmd("LspProgress", {
+      callback = function()
+        progress_events = progress_events + 1
+      end,
+    })
+  else
+    vim.api.nvim_create_autocmd("User", {
+      pattern = "LspProgressUpdate",
+      callback = function()
+        progress_events = progress_events + 1
+      end,
+    })
+  end
+
+  -- Opening a file of the repository starts the server and attaches the buffer.
+  home()
+  local readme = vim.api.nvim_get_current_buf()
+  local client_id
+  wait_for("the client to attach README.md", function()
+    local attached = vim.lsp.get_clients and vim.lsp.get_clients({ bufnr = readme })
+      or vim.lsp.buf_get_clients(readme)
+    for _, c in pairs(attached) do
+      if c.name == "treelane" then
+        client_id = c.id
+        return true
+      end
+    end
+    return false
+  end)
+  check("client attached", client_id ~= nil)
+
+  -- Completion of subcommands and of workflow names from treelane.toml.
+  local subs = vim.fn.getcompletion("Treelane ", "cmdline")
+  check("subcommands complete", vim.tbl_contains(subs, "start") and vim.tbl_contains(subs, "merge")
+    and vim.tbl_contains(subs, "log"), vim.inspect(subs))
+  local st = vim.fn.getcompletion("Treelane st", "cmdline")
+  check("subcommand prefix completes", vim.deep_equal(st, { "start", "status" }), vim.inspect(st))
+  local wfs = vim.fn.getcompletion("Treelane start ", "cmdline")
+  table.sort(wfs)
+  check("workflow names complete", vim.deep_equal(wfs, { "broken", "conflict", "diamond", "slow" }), vim.inspect(wfs))
+  local d = vim.fn.getcompletion("Treelane start dia", "cmdline")
+  check("workflow prefix completes", vim.deep_equal(d, { "diamond" }), vim.inspect(d))
+
+  -- A server error reaches vim.notify with the server's message.
+  local msg = expect_error("Treelane start nosuch", "nosuch")
+  check("server error is notified", msg:match("^treelane: ") ~= nil, msg)
+
+  -- The diamond workflow runs to completion; states and progress arrive.
+  local diamond = start("diamond")
+  check("diamond succeeded", finished(diamond) == "succeeded")
+  wait_for("built-in $/progress autocmds", function()
+    return progress_events > 0
+  end, 5000)
+  check("LSP progress reaches Neovim's autocmds", progress_events > 0)
+  local cached
+  for _, r in ipairs(treelane.runs()) do
+    if r.run == diamond then
+      cached = r
+    end
+  end
+  check("taskState notifications are kept", cached ~= nil and #cached.tasks == 4, vim.inspect(cached))
+  for _, t in ipairs(cached.tasks) do
+    check("task " .. t.name .. " state kept", t.state == "succeeded", vim.inspect(t))
+  end
+
+  -- :Treelane status lists the run and its tasks.
+  vim.cmd("Treelane status")
+  local lines
+  wait_for("the status buffer", function()
+    lines = buffer_lines("treelane://status")
+    return find_line(lines, "^" .. diamond) ~= nil
+  end)
+  check("status shows the run", find_line(lines, "^" .. diamond .. "%s+diamond%s+succeeded") ~= nil,
+    table.concat(lines, "\n"))
+  for _, task in ipairs({ "a", "b", "c", "d" }) do
+    check("status shows task " .. task, find_line(lines, "^  " .. task .. "%s+succeeded%s") ~= nil,
+      table.concat(lines, "\n"))
+  end
+  check("status buffer is a scratch buffer", vim.bo[vim.fn.bufnr("treelane://status")].buftype == "nofile")
+
+  -- :Treelane log shows a task's output; run ids and task names complete.
+  local runs = vim.fn.getcompletion("Treelane log ", "cmdline")
+  check("run ids complete", vim.tbl_contains(runs, diamond), vim.inspect(runs))
+  local tasks = vim.fn.getcompletion("Treelane log " .. diamond .. " ", "cmdline")
+  check("task names complete", vim.deep_equal(tasks, { "a", "b", "c", "d" }), vim.inspect(tasks))
+  vim.cmd("Treelane log " .. diamond .. " a")
+  wait_for("the log buffer", function()
+    return find_line(buffer_lines("treelane://log/" .. diamond .. "/a"), "made a") ~= nil
+  end)
+  check("log shows task output", true)
+
+  -- :Treelane worktrees lists main first.
+  vim.cmd("Treelane worktrees")
+  wait_for("the worktrees buffer", function()
+    lines = buffer_lines("treelane://worktrees")
+    return lines ~= nil and #lines > 0 and lines[1]:match("^main%s") ~= nil
+  end)
+  check("worktrees lists main first", lines[1]:find(repo, 1, true) ~= nil, lines[1])
+
+  -- :Treelane merge with no run merges the latest successful run into main.
+  home()
+  local from = #notes + 1
+  vim.cmd("Treelane merge")
+  wait_note("merged run " .. diamond, from)
+  check("merge defaults to the latest run", read_file(repo .. "/d.txt") == "A\nB\nC\n")
+
+  -- checkpoint / undo / redo of the main worktree (the current buffer's).
+  home()
+  from = #notes + 1
+  vim.cmd("Treelane checkpoint before the edit")
+  local wt = wait_note("checkpoint %d+ of (%S+) %(", from)
+  check("checkpoint of the buffer's worktree", wt == "main", wt)
+  write_file(repo .. "/README.md", "edited on disk\n")
+  vim.cmd("checktime")
+  check("buffer sees the edit", vim.api.nvim_buf_get_lines(readme, 0, -1, false)[1] == "edited on disk")
+  from = #notes + 1
+  vim.cmd("Treelane undo")
+  wait_note("undo: main is at checkpoint", from)
+  check("undo restored the file", read_file(repo .. "/README.md") == "hello\n", read_file(repo .. "/README.md"))
+  check("undo reloaded the buffer", vim.api.nvim_buf_get_lines(readme, 0, -1, false)[1] == "hello",
+    vim.inspect(vim.api.nvim_buf_get_lines(readme, 0, -1, false)))
+  from = #notes + 1
+  vim.cmd("Treelane redo")
+  wait_note("redo: main is at checkpoint", from)
+  check("redo brought the edit back", read_file(repo .. "/README.md") == "edited on disk\n")
+  check("redo reloaded the buffer", vim.api.nvim_buf_get_lines(readme, 0, -1, false)[1] == "edited on disk")
+  expect_error("Treelane redo", "nothing to redo")
+  check("redo past the end is an error", true)
+
+  -- A conflicting merge preview fills the quickfix list.
+  local conflict = start("conflict")
+  check("conflict run succeeded", finished(conflict) == "succeeded")
+  write_file(repo .. "/README.md", "right\n")
+  git("commit", "-qam", "right")
+  vim.fn.setqflist({}, "r")
+  vim.cmd("Treelane merge " .. conflict .. " preview")
+  local qf
+  wait_for("the quickfix list", function()
+    qf = vim.fn.getqflist()
+    return #qf > 0
+  end)
+  check("one conflict", #qf == 1, vim.inspect(qf))
+  local path = vim.fn.fnamemodify(vim.fn.bufname(qf[1].bufnr), ":p")
+  check("quickfix names the conflicting path", path == repo .. "/README.md", path)
+  check("quickfix text is the conflict kind", qf[1].text == "content", qf[1].text)
+  check("quickfix window is open", vim.fn.getqflist({ winid = 0 }).winid ~= 0)
+  check("main is untouched by a preview", read_file(repo .. "/README.md") == "right\n")
+  vim.fn.setqflist({}, "r")
+  expect_error("Treelane merge " .. conflict, "README.md")
+  wait_for("the quickfix list after a refused merge", function()
+    return #vim.fn.getqflist() == 1
+  end)
+  check("refused merge lists its conflicts", true)
+
+  -- The statusline component while a run is going, and cancel of the latest run.
+  home()
+  check("statusline is empty when idle", treelane.statusline() == "", treelane.statusline())
+  local slow = start("slow")
+  local line
+  wait_for("a statusline with resources", function()
+    line = treelane.statusline()
+    return line:match("^⟳ %d+/%d+ · CPU %d+%% · %d+%.%d GB$") ~= nil
+  end, 15000)
+  check("statusline while running", type(line) == "string", line)
+  from = #notes + 1
+  vim.cmd("Treelane cancel")
+  wait_note("cancelled %S+ of run " .. slow, from)
+  check("cancel defaults to the running run", finished(slow) == "cancelled")
+  check("statusline is empty again", treelane.statusline() == "", treelane.statusline())
+
+  -- A failing task: a diagnostic from the server, and resume of the failed run.
+  local broken = start("broken")
+  check("broken run failed", finished(broken) == "failed")
+  local diag
+  wait_for("a treelane diagnostic", function()
+    for _, dg in ipairs(vim.diagnostic.get()) do
+      if dg.source == "treelane" and dg.message:find("fails", 1, true) then
+        diag = dg
+        return true
+      end
+    end
+    return false
+  end)
+  local diag_path = vim.api.nvim_buf_get_name(diag.bufnr)
+  check("failure diagnostic is on treelane.toml", diag_path == repo .. "/treelane.toml", diag_path)
+  check("failure diagnostic is an error", diag.severity == vim.diagnostic.severity.ERROR)
+  from = #notes + 1
+  vim.cmd("Treelane resume")
+  wait_note("resumed run " .. broken, from)
+  check("resumed run fails again", finished(broken, 2) == "failed")
+
+  -- The status view of a failed run shows it.
+  vim.cmd("Treelane status")
+  wait_for("the status buffer to show the failed run", function()
+    lines = buffer_lines("treelane://status")
+    return find_line(lines, "^" .. broken .. "%s+broken%s+failed") ~= nil
+  end)
+  check("status shows the failed task", find_line(lines, "^  fails%s+failed%s") ~= nil, table.concat(lines, "\n"))
+end
+
+local ok, err = xpcall(main, debug.traceback)
+local result_path = vim.env.TREELANE_TEST_RESULT
+if result_path and result_path ~= "" then
+  write_file(result_path, vim.json.encode({
+    ok = ok,
+    error = ok and vim.NIL or tostring(err),
+    passed = passed,
+    nvim = tostring(vim.version().major) .. "." .. vim.version().minor .. "." .. vim.version().patch,
+  }))
+end
+if ok then
+  io.stdout:write(string.format("nvim plugin: all %d checks passed\n", #passed))
+  vim.cmd("qall!")
+else
+  io.stderr:write("FAILED: " .. tostring(err) .. "\nnotifications:\n" .. dump_notes() .. "\n")
+  vim.cmd("cquit 1")
+end

@@ -1,0 +1,171 @@
+"""treelane.storage.db: migrations, transactions, and concurrent writers."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from treelane.storage.db import Store
+from treelane.storage.schema import SCHEMA_VERSION
+
+TABLES = {
+    "meta",
+    "worktrees",
+    "checkpoints",
+    "checkpoint_heads",
+    "runs",
+    "tasks",
+    "attempts",
+    "output",
+    "events",
+    "cache",
+    "samples",
+}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(tmp_path / "state" / "state.db")
+    yield s
+    s.close()
+
+
+def _tables(path: Path) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {r[0] for r in rows} - {"sqlite_sequence"}
+
+
+def test_migrations_create_schema_version_1(store: Store) -> None:
+    assert SCHEMA_VERSION == 1
+    assert store.schema_version == 1
+    assert _tables(store.path) == TABLES
+    assert store.one("PRAGMA journal_mode")["journal_mode"] == "wal"  # type: ignore[index]
+    assert store.one("PRAGMA foreign_keys")["foreign_keys"] == 1  # type: ignore[index]
+
+
+def test_reopening_is_idempotent(store: Store) -> None:
+    store.event("hello", run="r1", n=1)
+    store.close()
+    for _ in range(2):
+        again = Store(store.path)
+        assert again.schema_version == 1
+        rows = again.query("SELECT kind, run, data FROM events")
+        assert rows == [{"kind": "hello", "run": "r1", "data": '{"n": 1}'}]
+        assert again.query("SELECT * FROM meta") == [{"key": "schema_version", "value": "1"}]
+        again.close()
+
+
+def test_newer_schema_is_refused_and_left_alone(store: Store) -> None:
+    store.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+    store.close()
+    with pytest.raises(RuntimeError, match=r"schema version 7, newer than this treelane \(1\)"):
+        Store(store.path)
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("SELECT value FROM meta").fetchall() == [("7",)]
+
+
+def test_write_that_raises_rolls_back(store: Store) -> None:
+    with pytest.raises(KeyError), store.write() as db:
+        db["events"].insert({"time": 1.0, "kind": "a", "data": "{}"})
+        store.execute("INSERT INTO events (time, kind) VALUES (2, 'b')")  # nested: joins
+        raise KeyError("boom")
+    assert store.query("SELECT * FROM events") == []
+    assert not store._conn().in_transaction
+    # The connection is usable afterwards and commits normally.
+    with store.write() as db:
+        db["events"].insert({"time": 3.0, "kind": "c", "data": "{}"})
+    assert [r["kind"] for r in store.query("SELECT kind FROM events")] == ["c"]
+
+
+def test_committed_writes_are_visible_to_other_connections(store: Store) -> None:
+    with store.write() as db:
+        db["events"].insert({"time": 1.0, "kind": "a", "data": "{}"})
+        # Not yet committed: another connection does not see it.
+        with sqlite3.connect(store.path) as other:
+            assert other.execute("SELECT COUNT(*) FROM events").fetchone() == (0,)
+    with sqlite3.connect(store.path) as other:
+        assert other.execute("SELECT COUNT(*) FROM events").fetchone() == (1,)
+
+
+def test_each_thread_has_its_own_connection(store: Store) -> None:
+    seen: list[int] = []
+    t = threading.Thread(target=lambda: seen.append(id(store._conn())))
+    t.start()
+    t.join()
+    assert seen and seen[0] != id(store._conn())
+
+
+def test_close_then_reuse(store: Store) -> None:
+    store.event("a")
+    store.close()
+    store.event("b")
+    assert [r["kind"] for r in store.query("SELECT kind FROM events ORDER BY id")] == ["a", "b"]
+
+
+_CHILD = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from treelane.storage.db import Store
+
+    store = Store(Path(sys.argv[1]))
+    for i in range(int(sys.argv[2])):
+        with store.write():
+            # Read-modify-write: lost updates would show as a short count.
+            row = store.one("SELECT value FROM meta WHERE key = 'counter'")
+            store.execute("UPDATE meta SET value = ? WHERE key = 'counter'",
+                          (str(int(row["value"]) + 1),))
+        store.event("proc", n=i)
+    store.close()
+    """
+)
+
+
+def test_concurrent_writers_threads_and_processes(store: Store) -> None:
+    store.execute("INSERT INTO meta (key, value) VALUES ('counter', '0')")
+    per_thread, per_proc, nthreads, nprocs = 40, 60, 8, 2
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(store.path), str(per_proc)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(nprocs)
+    ]
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for i in range(per_thread):
+                with store.write():
+                    row = store.one("SELECT value FROM meta WHERE key = 'counter'")
+                    assert row is not None
+                    store.execute(
+                        "UPDATE meta SET value = ? WHERE key = 'counter'",
+                        (str(int(row["value"]) + 1),),
+                    )
+                store.event("thread", n=i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(nthreads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for p in procs:
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+    assert errors == []
+    total = nthreads * per_thread + nprocs * per_proc
+    assert store.one("SELECT value FROM meta WHERE key = 'counter'") == {"value": str(total)}
+    counts = {r["kind"]: r["n"] for r in store.query("SELECT kind, COUNT(*) n FROM events GROUP BY kind")}
+    assert counts == {"thread": nthreads * per_thread, "proc": nprocs * per_proc}

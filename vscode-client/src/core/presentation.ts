@@ -1,0 +1,137 @@
+/**
+ * How runs and tasks look in the "Runs" tree: icon ids, colours, labels,
+ * descriptions, tooltips and context values. The tree provider only turns
+ * these into vscode objects.
+ *
+ * Pure module: must not import `vscode`.
+ */
+import { formatDuration, plural } from './format';
+import type { RunRecord, TaskRecord } from './runStore';
+import { isActiveTaskState, type RunState, type TaskState } from './protocol';
+
+/** A codicon id and an optional theme colour id. */
+export interface IconSpec {
+    id: string;
+    color?: string;
+}
+
+export function taskIcon(state: TaskState): IconSpec {
+    switch (state) {
+        case 'queued':
+            return { id: 'clock', color: 'testing.iconQueued' };
+        case 'running':
+            return { id: 'sync~spin', color: 'charts.blue' };
+        case 'succeeded':
+            return { id: 'pass', color: 'testing.iconPassed' };
+        case 'failed':
+            return { id: 'error', color: 'testing.iconFailed' };
+        case 'cached':
+            return { id: 'check-all', color: 'testing.iconPassed' };
+        case 'skipped':
+            return { id: 'debug-step-over', color: 'testing.iconSkipped' };
+        case 'cancelled':
+            return { id: 'circle-slash', color: 'testing.iconSkipped' };
+        case 'interrupted':
+            return { id: 'debug-disconnect', color: 'charts.yellow' };
+        default:
+            return { id: 'question' };
+    }
+}
+
+export function runIcon(state: RunState): IconSpec {
+    switch (state) {
+        case 'running':
+            return { id: 'sync~spin', color: 'charts.blue' };
+        case 'succeeded':
+            return { id: 'pass', color: 'testing.iconPassed' };
+        case 'failed':
+            return { id: 'error', color: 'testing.iconFailed' };
+        case 'cancelled':
+            return { id: 'circle-slash', color: 'testing.iconSkipped' };
+        case 'interrupted':
+            return { id: 'debug-disconnect', color: 'charts.yellow' };
+        default:
+            return { id: 'question' };
+    }
+}
+
+export function runLabel(run: RunRecord): string {
+    return run.workflow || run.run;
+}
+
+/** e.g. "r-12 · succeeded · 12.3 s · 4/4". */
+export function runDescription(run: RunRecord): string {
+    const parts: string[] = [];
+    if (run.workflow) {
+        parts.push(run.run);
+    }
+    parts.push(run.state);
+    if (run.durationMs !== null) {
+        parts.push(formatDuration(run.durationMs));
+    }
+    if (run.tasks.length > 0) {
+        const done = run.tasks.filter((t) => !isActiveTaskState(t.state)).length;
+        parts.push(`${done}/${run.tasks.length}`);
+    }
+    return parts.join(' · ');
+}
+
+export function runTooltip(run: RunRecord): string {
+    const lines = [`${runLabel(run)} — run ${run.run}`, `State: ${run.state}`];
+    if (run.started) {
+        lines.push(`Started: ${run.started}`);
+    }
+    if (run.finished) {
+        lines.push(`Finished: ${run.finished}`);
+    }
+    if (run.durationMs !== null) {
+        lines.push(`Duration: ${formatDuration(run.durationMs)}`);
+    }
+    lines.push(plural(run.tasks.length, 'task'));
+    return lines.join('\n');
+}
+
+/** e.g. "1.2 s · attempt 2 · exit 1". */
+export function taskDescription(task: TaskRecord): string {
+    const parts: string[] = [];
+    if (task.state === 'queued' || task.state === 'running') {
+        parts.push(task.state);
+    }
+    if (task.durationMs !== null) {
+        parts.push(formatDuration(task.durationMs));
+    }
+    if (task.attempt > 1) {
+        parts.push(`attempt ${task.attempt}`);
+    }
+    if (task.exitCode !== null && task.exitCode !== 0) {
+        parts.push(`exit ${task.exitCode}`);
+    }
+    return parts.join(' · ');
+}
+
+export function taskTooltip(run: RunRecord, task: TaskRecord): string {
+    const lines = [`${task.name} (${runLabel(run)} ${run.run})`, `State: ${task.state}`, `Attempt: ${task.attempt}`];
+    if (task.durationMs !== null) {
+        lines.push(`Duration: ${formatDuration(task.durationMs)}`);
+    }
+    if (task.exitCode !== null) {
+        lines.push(`Exit code: ${task.exitCode}`);
+    }
+    if (task.worktree) {
+        lines.push(`Worktree: ${task.worktree}`);
+    }
+    return lines.join('\n');
+}
+
+/**
+ * Context values for `view/item/context` menus:
+ * "run.active" | "run.done", and "task.<state>.wt" | "task.<state>.nowt".
+ */
+export function runContextValue(run: RunRecord): string {
+    return run.state === 'running' ? 'run.active' : 'run.done';
+}
+
+export function taskContextValue(task: TaskRecord): string {
+    const state = /^[a-z]+$/.test(task.state) ? task.state : 'unknown';
+    return `task.${state}.${task.worktree ? 'wt' : 'nowt'}`;
+}

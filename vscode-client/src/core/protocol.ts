@@ -1,0 +1,242 @@
+/**
+ * The treelane server protocol: command ids, notification methods and the
+ * shapes of arguments, results and notification payloads.
+ *
+ * Pure module: must not import `vscode`.
+ */
+
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = Record<string, JsonValue>;
+
+/** Commands the server advertises and accepts via `workspace/executeCommand`. */
+export const ServerCommand = {
+    start: 'treelane.start',
+    status: 'treelane.status',
+    cancel: 'treelane.cancel',
+    resume: 'treelane.resume',
+    checkpoint: 'treelane.checkpoint',
+    undo: 'treelane.undo',
+    redo: 'treelane.redo',
+    merge: 'treelane.merge',
+    worktrees: 'treelane.worktrees',
+    cleanup: 'treelane.cleanup',
+    trace: 'treelane.trace',
+} as const;
+export type ServerCommandId = (typeof ServerCommand)[keyof typeof ServerCommand];
+
+/** Server commands that change nothing; the only ones allowed in an untrusted workspace. */
+const READ_ONLY: ReadonlySet<string> = new Set<string>([
+    ServerCommand.status,
+    ServerCommand.worktrees,
+    ServerCommand.trace,
+]);
+
+export function isReadOnlyCommand(command: string): boolean {
+    return READ_ONLY.has(command);
+}
+
+/** Notifications sent by the server. */
+export const ServerNotification = {
+    taskState: 'treelane/taskState',
+    output: 'treelane/output',
+    resources: 'treelane/resources',
+    runFinished: 'treelane/runFinished',
+} as const;
+
+/** JSON-RPC error codes the server uses. */
+export const ServerErrorCode = {
+    invalidParams: -32602,
+    requestFailed: -32803,
+} as const;
+
+export const KNOWN_TASK_STATES = [
+    'queued',
+    'running',
+    'succeeded',
+    'failed',
+    'cached',
+    'skipped',
+    'cancelled',
+    'interrupted',
+] as const;
+export type KnownTaskState = (typeof KNOWN_TASK_STATES)[number];
+/** A task state; unknown strings from a newer server are kept as they are. */
+export type TaskState = KnownTaskState | (string & Record<never, never>);
+
+export const KNOWN_RUN_STATES = ['running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
+export type KnownRunState = (typeof KNOWN_RUN_STATES)[number];
+export type RunState = KnownRunState | (string & Record<never, never>);
+
+/** Task states after which a task will not change again (unless resumed). */
+const FINAL_TASK_STATES: ReadonlySet<string> = new Set([
+    'succeeded',
+    'failed',
+    'cached',
+    'skipped',
+    'cancelled',
+    'interrupted',
+]);
+
+export function isFinalTaskState(state: TaskState): boolean {
+    return FINAL_TASK_STATES.has(state);
+}
+
+export function isActiveTaskState(state: TaskState): boolean {
+    return state === 'queued' || state === 'running';
+}
+
+export function isActiveRunState(state: RunState): boolean {
+    return state === 'running';
+}
+
+// ---------------------------------------------------------------- arguments
+
+export type StartArgs = { workflow: string | JsonObject; base?: string };
+export type StatusArgs = { run?: string };
+export type CancelArgs = { run: string; task?: string };
+export type ResumeArgs = { run: string };
+export type CheckpointArgs = { worktree: string; message?: string };
+export type WorktreeArgs = { worktree: string };
+export type MergeArgs = { run: string; into?: string; preview?: boolean };
+export type WorktreesArgs = Record<string, never>;
+export type CleanupArgs = { force?: boolean };
+export type TraceArgs = { run: string };
+
+/** Maps every server command to the type of its single argument. */
+export interface CommandArgs {
+    'treelane.start': StartArgs;
+    'treelane.status': StatusArgs;
+    'treelane.cancel': CancelArgs;
+    'treelane.resume': ResumeArgs;
+    'treelane.checkpoint': CheckpointArgs;
+    'treelane.undo': WorktreeArgs;
+    'treelane.redo': WorktreeArgs;
+    'treelane.merge': MergeArgs;
+    'treelane.worktrees': WorktreesArgs;
+    'treelane.cleanup': CleanupArgs;
+    'treelane.trace': TraceArgs;
+}
+
+// ------------------------------------------------------------------ results
+
+export interface StartResult {
+    run: string;
+    workflow: string;
+    tasks: string[];
+}
+
+export interface TaskStatus {
+    name: string;
+    state: TaskState;
+    attempt: number;
+    worktree: string | null;
+    exitCode: number | null;
+    durationMs: number | null;
+}
+
+export interface RunStatus {
+    run: string;
+    workflow: string;
+    state: RunState;
+    started: string | null;
+    finished: string | null;
+    tasks: TaskStatus[];
+}
+
+export interface StatusResult {
+    runs: RunStatus[];
+    pool: { size: number; idle: number; busy: number } | null;
+    concurrency: { limit: number; running: number } | null;
+}
+
+export interface CancelResult {
+    cancelled: string[];
+}
+
+export interface ResumeResult {
+    run: string;
+    requeued: string[];
+}
+
+export interface CheckpointResult {
+    checkpoint: string;
+    commit: string;
+    worktree: string;
+}
+
+export interface MergeConflict {
+    path: string;
+    kind: string;
+}
+
+export interface MergeResult {
+    clean: boolean;
+    conflicts: MergeConflict[];
+    merged: boolean;
+    commit: string | null;
+}
+
+export interface Worktree {
+    id: string;
+    path: string;
+    commit: string | null;
+    state: string;
+    dirty: boolean;
+    run: string | null;
+    task: string | null;
+}
+
+export interface WorktreesResult {
+    worktrees: Worktree[];
+}
+
+export interface CleanupResult {
+    removed: string[];
+    kept: { id: string; reason: string }[];
+}
+
+/** A Chrome Trace Event document (object form, or the bare array form). */
+export type TraceResult = JsonObject | JsonValue[];
+
+// ------------------------------------------------------------ notifications
+
+export interface TaskStateParams {
+    run: string;
+    task: string;
+    state: TaskState;
+    attempt: number;
+    worktree: string | null;
+    exitCode: number | null;
+    durationMs: number | null;
+}
+
+export interface OutputParams {
+    run: string;
+    task: string;
+    lines: string[];
+}
+
+export interface TaskResources {
+    run: string;
+    task: string;
+    pid: number | null;
+    cpuPercent: number;
+    rssMb: number;
+    processes: number;
+}
+
+export interface ResourcesParams {
+    time: string | null;
+    system: { cpuPercent: number; memoryPercent: number; memoryAvailableMb: number };
+    tasks: TaskResources[];
+    concurrency: { limit: number; running: number };
+}
+
+export interface RunFinishedParams {
+    run: string;
+    workflow: string;
+    state: RunState;
+    durationMs: number | null;
+    counts: Record<string, number>;
+}

@@ -1,0 +1,117 @@
+/**
+ * A fake `vscode-languageclient/node` for the activation test: records how
+ * the extension builds its client and lets the test play the server.
+ */
+export enum State {
+    Stopped = 1,
+    Starting = 3,
+    Running = 2,
+    StartFailed = 4,
+}
+export enum TransportKind {
+    stdio = 0,
+}
+export enum RevealOutputChannelOn {
+    Debug = 0,
+    Info = 1,
+    Warn = 2,
+    Error = 3,
+    Never = 4,
+}
+export enum CloseAction {
+    DoNotRestart = 1,
+    Restart = 2,
+}
+export enum ErrorAction {
+    Continue = 1,
+    Shutdown = 2,
+}
+export const ExecuteCommandRequest = { type: { method: 'workspace/executeCommand' } };
+
+export interface ExecutableLike {
+    command: string;
+    args?: string[];
+    options?: { cwd?: string };
+}
+
+export interface ClientOptionsLike {
+    initializationOptions?: unknown;
+    documentSelector?: unknown;
+    middleware?: {
+        executeCommand?: (command: string, args: unknown[], next: (command: string, args: unknown[]) => unknown) => unknown;
+    };
+}
+
+/** Answers `workspace/executeCommand`: the test sets it. */
+export const server = {
+    requests: [] as { command: string; argument: unknown }[],
+    respond: (_command: string, _argument: unknown): unknown => ({}),
+    clients: [] as LanguageClient[],
+    reset(): void {
+        this.requests = [];
+        this.respond = () => ({});
+        this.clients = [];
+    },
+};
+
+type StateListener = (e: { oldState: State; newState: State }) => void;
+
+export class LanguageClient {
+    state: State = State.Stopped;
+    disposed = false;
+    readonly notificationHandlers = new Map<string, (params: unknown) => void>();
+    private readonly stateListeners: StateListener[] = [];
+
+    constructor(
+        readonly id: string,
+        readonly name: string,
+        readonly serverOptions: ExecutableLike,
+        readonly clientOptions: ClientOptionsLike,
+    ) {
+        server.clients.push(this);
+    }
+
+    onDidChangeState(listener: StateListener): { dispose(): void } {
+        this.stateListeners.push(listener);
+        return { dispose: () => undefined };
+    }
+
+    onNotification(method: string, handler: (params: unknown) => void): { dispose(): void } {
+        this.notificationHandlers.set(method, handler);
+        return { dispose: () => this.notificationHandlers.delete(method) };
+    }
+
+    start(): Promise<void> {
+        this.setState(State.Starting);
+        this.setState(State.Running);
+        return Promise.resolve();
+    }
+
+    dispose(): Promise<void> {
+        this.disposed = true;
+        this.setState(State.Stopped);
+        return Promise.resolve();
+    }
+
+    sendRequest(_type: unknown, params: { command: string; arguments: unknown[] }): Promise<unknown> {
+        server.requests.push({ command: params.command, argument: params.arguments[0] });
+        try {
+            return Promise.resolve(server.respond(params.command, params.arguments[0]));
+        } catch (e) {
+            return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+        }
+    }
+
+    /** Plays a server notification. */
+    notify(method: string, params: unknown): void {
+        this.notificationHandlers.get(method)?.(params);
+    }
+
+    private setState(newState: State): void {
+        const oldState = this.state;
+        this.state = newState;
+        for (const l of this.stateListeners) {
+            l({ oldState, newState });
+        }
+    }
+}
