@@ -359,3 +359,48 @@ def test_folder_outside_git_gets_clear_errors_and_server_stays_up(tmp_path: Path
         assert "result" in ask(9, "shutdown", None)
     finally:
         proc.kill()
+
+
+def test_untrusted_workspace_allows_only_read_only_commands(workspace: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "treelane", "serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+
+        def ask(msg_id: int, method: str, params: Any) -> dict[str, Any]:
+            msg = {"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params}
+            proc.stdin.write(_frame(json.dumps(msg).encode()))  # type: ignore[union-attr]
+            proc.stdin.flush()  # type: ignore[union-attr]
+            while True:
+                answer = _read_message(proc.stdout)
+                if answer.get("id") == msg_id and "method" not in answer:
+                    return answer
+
+        init = {
+            "processId": None,
+            "rootUri": workspace.as_uri(),
+            "capabilities": {},
+            "initializationOptions": {"trusted": False},
+        }
+        assert "result" in ask(1, "initialize", init)
+        refused = ask(
+            2,
+            "workspace/executeCommand",
+            {"command": "treelane.start", "arguments": [{"workflow": "diamond"}]},
+        )
+        assert refused["error"]["code"] == REQUEST_FAILED
+        assert "untrusted" in refused["error"]["message"]
+        allowed = ask(
+            3, "workspace/executeCommand", {"command": "treelane.status", "arguments": [{}]}
+        )
+        assert allowed["result"]["runs"] == []
+        assert not (workspace / ".git" / "treelane" / "worktrees").exists() or not any(
+            (workspace / ".git" / "treelane" / "worktrees").iterdir()
+        )
+        ask(4, "shutdown", None)
+    finally:
+        proc.kill()

@@ -49,6 +49,16 @@ from treelane.server.diagnostics import (
 from treelane.server.progress import RunProgress
 
 REQUEST_FAILED = -32803  # LSP RequestFailed
+# What an untrusted workspace may still do (the client says so in initializationOptions).
+READ_ONLY = frozenset(
+    {
+        "treelane.status",
+        "treelane.worktrees",
+        "treelane.trace",
+        "treelane.report",
+        "treelane.output",
+    }
+)
 log = logging.getLogger("treelane.server")
 
 
@@ -99,12 +109,19 @@ class TreelaneServer(LanguageServer):
         self.toml_diags: list[types.Diagnostic] = []
         self.published: set[str] = set()
         self.background: set[asyncio.Task[Any]] = set()
+        self.trusted = True
 
     # --- commands ----------------------------------------------------------
 
-    async def call(self, fn: Command, args: tuple[Any, ...]) -> Any:
+    async def call(self, name: str, fn: Command, args: tuple[Any, ...]) -> Any:
         """Run a command off the event loop and turn its errors into JSON-RPC errors."""
         self.loop = asyncio.get_running_loop()
+        if not self.trusted and name not in READ_ONLY:
+            raise JsonRpcException(
+                f"{name} is not available in an untrusted workspace (workflows run commands "
+                "from the repository); trust the workspace first",
+                code=REQUEST_FAILED,
+            )
         if self.ctx.root is None:
             self.ctx.root = self._root()
         if len(args) > 1:
@@ -471,7 +488,13 @@ def create_server() -> TreelaneServer:
     ls = TreelaneServer()
 
     for name, fn in COMMANDS.items():
-        ls.command(name)(_command_handler(fn))
+        ls.command(name)(_command_handler(name, fn))
+
+    @ls.feature(types.INITIALIZE)
+    def initialize(ls: TreelaneServer, params: types.InitializeParams) -> None:
+        opts = params.initialization_options
+        if isinstance(opts, dict) and opts.get("trusted") is False:
+            ls.trusted = False
 
     @ls.feature(types.INITIALIZED)
     def initialized(ls: TreelaneServer, params: types.InitializedParams) -> None:
@@ -515,9 +538,9 @@ def create_server() -> TreelaneServer:
     return ls
 
 
-def _command_handler(fn: Command) -> Callable[..., Any]:
+def _command_handler(name: str, fn: Command) -> Callable[..., Any]:
     async def handler(ls: TreelaneServer, *args: Any) -> Any:
-        return await ls.call(fn, args)
+        return await ls.call(name, fn, args)
 
     handler.__name__ = fn.__name__
     return handler

@@ -87,6 +87,12 @@ function text(o: Obj, key: string, fallback = ''): string {
     return typeof value === 'string' ? value : fallback;
 }
 
+/** An optional non-empty string member, as a spreadable partial. */
+function optionalError(o: Obj): { error?: string } {
+    const value = o.error;
+    return typeof value === 'string' && value.length > 0 ? { error: value } : {};
+}
+
 function optionalNumber(o: Obj, key: string): number | null {
     const value = o[key];
     return typeof value === 'number' && Number.isFinite(value) ? value : null;
@@ -164,6 +170,7 @@ function decodeTaskStatus(value: unknown, where: string): TaskStatus {
         worktree: optionalId(o, 'worktree'),
         exitCode: optionalNumber(o, 'exit_code'),
         durationMs: optionalNumber(o, 'duration_ms'),
+        ...optionalError(o),
     };
 }
 
@@ -281,6 +288,7 @@ export function decodeTaskStateParams(value: unknown): TaskStateParams {
         worktree: optionalId(o, 'worktree'),
         exitCode: optionalNumber(o, 'exit_code'),
         durationMs: optionalNumber(o, 'duration_ms'),
+        ...optionalError(o),
     };
 }
 

@@ -33,6 +33,9 @@ export function formatTaskStateLine(params: TaskStateParams): string | undefined
             if (params.exitCode !== null) {
                 details.push(`exit ${params.exitCode}`);
             }
+            if (params.error) {
+                details.push(params.error);
+            }
             const suffix = details.length > 0 ? ` (${details.join(', ')})` : '';
             return `── ${params.task}: ${params.state}${suffix}`;
         }

@@ -120,6 +120,9 @@ export function taskTooltip(run: RunRecord, task: TaskRecord): string {
     if (task.worktree) {
         lines.push(`Worktree: ${task.worktree}`);
     }
+    if (task.error) {
+        lines.push(`Error: ${task.error}`);
+    }
     return lines.join('\n');
 }
 

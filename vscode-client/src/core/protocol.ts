@@ -133,6 +133,8 @@ export interface TaskStatus {
     worktree: string | null;
     exitCode: number | null;
     durationMs: number | null;
+    /** Why the task failed or was skipped, when the server says (not in the contract). */
+    error?: string;
 }
 
 export interface RunStatus {
@@ -209,6 +211,8 @@ export interface TaskStateParams {
     worktree: string | null;
     exitCode: number | null;
     durationMs: number | null;
+    /** Why the task failed or was skipped, when the server says (not in the contract). */
+    error?: string;
 }
 
 export interface OutputParams {

@@ -23,6 +23,7 @@ export interface TaskRecord {
     worktree: string | null;
     exitCode: number | null;
     durationMs: number | null;
+    error?: string;
 }
 
 export interface RunRecord {
@@ -151,6 +152,9 @@ export class RunStore {
             exitCode: params.exitCode,
             durationMs: params.durationMs,
         };
+        if (params.error !== undefined) {
+            task.error = params.error;
+        }
         const index = record.tasks.findIndex((t) => t.name === params.task);
         if (index >= 0) {
             const previous = record.tasks[index];

@@ -150,6 +150,10 @@ describe('decoding notifications', () => {
             }),
             { run: 'r1', task: 'a', state: 'failed', attempt: 2, worktree: 'wt-1', exitCode: 1, durationMs: 50 },
         );
+        assert.equal(
+            decodeTaskStateParams({ run: 'r1', task: 'b', state: 'skipped', attempt: 0, error: 'a failed' }).error,
+            'a failed',
+        );
     });
 
     it('output', () => {

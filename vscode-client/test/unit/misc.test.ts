@@ -60,6 +60,7 @@ describe('run output text', () => {
         assert.equal(formatTaskStateLine({ ...base, state: 'running' }), '── b: running');
         assert.equal(formatTaskStateLine({ ...base, state: 'running', attempt: 2 }), '── b: running (attempt 2)');
         assert.equal(formatTaskStateLine({ ...base, state: 'failed', exitCode: 2, durationMs: 1500 }), '── b: failed (1.5 s, exit 2)');
+        assert.equal(formatTaskStateLine({ ...base, state: 'skipped', error: 'a failed' }), '── b: skipped (a failed)');
     });
 
     it('summarizes a finished run', () => {

@@ -10,6 +10,7 @@ import {
     taskContextValue,
     taskDescription,
     taskIcon,
+    taskTooltip,
 } from '../../src/core/presentation';
 import { KNOWN_RUN_STATES, KNOWN_TASK_STATES } from '../../src/core/protocol';
 import type { RunRecord, TaskRecord } from '../../src/core/runStore';
@@ -64,6 +65,7 @@ describe('tree presentation', () => {
         assert.equal(taskDescription(task({ durationMs: 1234, attempt: 2, state: 'failed', exitCode: 3 })), '1.2 s · attempt 2 · exit 3');
         assert.equal(taskDescription(task({ state: 'running', attempt: 2 })), 'running · attempt 2');
         assert.equal(taskDescription(task({ exitCode: 0 })), '');
+        assert.match(taskTooltip(run({}), task({ state: 'skipped', error: 'a failed' })), /Error: a failed/);
     });
 
     it('run labels and descriptions', () => {
