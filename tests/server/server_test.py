@@ -331,76 +331,64 @@ def test_every_request_gets_exactly_one_answer(workspace: Path) -> None:
 def test_folder_outside_git_gets_clear_errors_and_server_stays_up(tmp_path: Path) -> None:
     folder = tmp_path / "not-a-repo"
     folder.mkdir()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "treelane", "serve"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        cwd=folder,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    try:
-
-        def ask(msg_id: int, method: str, params: Any) -> dict[str, Any]:
-            msg = {"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params}
-            proc.stdin.write(_frame(json.dumps(msg).encode()))  # type: ignore[union-attr]
-            proc.stdin.flush()  # type: ignore[union-attr]
-            while True:
-                answer = _read_message(proc.stdout)
-                if answer.get("id") == msg_id and "method" not in answer:
-                    return answer
-
+    with RawServer(cwd=folder) as server:
         init = {"processId": None, "rootUri": folder.as_uri(), "capabilities": {}}
-        assert "result" in ask(1, "initialize", init)
-        for i, command in enumerate(("treelane.status", "treelane.worktrees"), start=2):
-            answer = ask(i, "workspace/executeCommand", {"command": command, "arguments": [{}]})
+        assert "result" in server.ask("initialize", init)
+        for command in ("treelane.status", "treelane.worktrees"):
+            answer = server.command(command, {})
             assert answer["error"]["code"] == REQUEST_FAILED
             assert "not inside a git repository" in answer["error"]["message"]
-        assert "result" in ask(9, "shutdown", None)
-    finally:
-        proc.kill()
+        assert "result" in server.ask("shutdown", None)
 
 
 def test_untrusted_workspace_allows_only_read_only_commands(workspace: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "treelane", "serve"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    try:
-
-        def ask(msg_id: int, method: str, params: Any) -> dict[str, Any]:
-            msg = {"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params}
-            proc.stdin.write(_frame(json.dumps(msg).encode()))  # type: ignore[union-attr]
-            proc.stdin.flush()  # type: ignore[union-attr]
-            while True:
-                answer = _read_message(proc.stdout)
-                if answer.get("id") == msg_id and "method" not in answer:
-                    return answer
-
+    with RawServer() as server:
         init = {
             "processId": None,
             "rootUri": workspace.as_uri(),
             "capabilities": {},
             "initializationOptions": {"trusted": False},
         }
-        assert "result" in ask(1, "initialize", init)
-        refused = ask(
-            2,
-            "workspace/executeCommand",
-            {"command": "treelane.start", "arguments": [{"workflow": "diamond"}]},
-        )
+        assert "result" in server.ask("initialize", init)
+        refused = server.command("treelane.start", {"workflow": "diamond"})
         assert refused["error"]["code"] == REQUEST_FAILED
         assert "untrusted" in refused["error"]["message"]
-        allowed = ask(
-            3, "workspace/executeCommand", {"command": "treelane.status", "arguments": [{}]}
+        assert server.command("treelane.status", {})["result"]["runs"] == []
+        pool = workspace / ".git" / "treelane" / "worktrees"
+        assert not pool.exists() or not any(pool.iterdir())
+        server.ask("shutdown", None)
+
+
+class RawServer:
+    """``treelane serve`` on pipes, spoken to one framed message at a time."""
+
+    def __init__(self, cwd: Path | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "treelane", "serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=cwd,
         )
-        assert allowed["result"]["runs"] == []
-        assert not (workspace / ".git" / "treelane" / "worktrees").exists() or not any(
-            (workspace / ".git" / "treelane" / "worktrees").iterdir()
-        )
-        ask(4, "shutdown", None)
-    finally:
-        proc.kill()
+        self.next_id = 0
+
+    def __enter__(self) -> RawServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def ask(self, method: str, params: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.next_id += 1
+        msg = {"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params}
+        self.proc.stdin.write(_frame(json.dumps(msg).encode()))
+        self.proc.stdin.flush()
+        while True:
+            answer = _read_message(self.proc.stdout)
+            if answer.get("id") == self.next_id and "method" not in answer:
+                return answer
+
+    def command(self, name: str, arg: Any) -> dict[str, Any]:
+        return self.ask("workspace/executeCommand", {"command": name, "arguments": [arg]})
