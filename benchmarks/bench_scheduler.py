@@ -193,6 +193,39 @@ def work_and_critical_path(tasks: Tasks) -> tuple[float, float]:
     return sum(dur.values()), max(finish.values())
 
 
+def list_schedule(tasks: Tasks, runs: int, slots: int) -> float:
+    """Makespan of a zero-overhead list schedule (longest remaining path first).
+
+    ``max(work / slots, critical path)`` is a lower bound that some DAGs cannot reach
+    (while ``plan`` runs alone, the other slots have nothing to do); this is what a
+    scheduler without any overhead achieves, and so a fairer yardstick.
+    """
+    dur = {n: float(t["run"].split()[1]) for n, t in tasks.items()}
+    needs = {n: list(t.get("needs", [])) for n, t in tasks.items()}
+    rest: dict[str, float] = {}
+    for name in reversed(list(tasks)):  # tasks are listed after their needs
+        after = [rest[d] for d, ns in needs.items() if name in ns]
+        rest[name] = dur[name] + max(after, default=0.0)
+    done: dict[tuple[int, str], float] = {}
+    running: list[tuple[float, tuple[int, str]]] = []
+    pending = {(r, n) for r in range(runs) for n in tasks}
+    now = 0.0
+    while pending or running:
+        ready = sorted(
+            (k for k in pending if all((k[0], d) in done for d in needs[k[1]])),
+            key=lambda k: (-rest[k[1]], k[0]),
+        )
+        while ready and len(running) < slots:
+            k = ready.pop(0)
+            pending.discard(k)
+            running.append((now + dur[k[1]], k))
+        running.sort()
+        end, k = running.pop(0)
+        now = end
+        done[k] = end
+    return now
+
+
 @dataclass
 class Scenario:
     name: str
@@ -206,6 +239,9 @@ class Scenario:
         work, cp = work_and_critical_path(self.tasks)
         total = work * self.runs
         return total, cp, max(total / self.slots, cp)
+
+    def achievable(self) -> float:
+        return list_schedule(self.tasks, self.runs, self.slots)
 
 
 def scenarios() -> list[Scenario]:
@@ -258,31 +294,43 @@ class ScenarioResult:
     slots: int
     makespan_s: float
     makespans_s: list[float]
+    makespan_shared_s: float  # the same tasks, isolation = "shared" where allowed
+    shared_ratio_to_ideal: float
     sequential_s: float
     speedup: float
     total_work_s: float
     critical_path_s: float
     ideal_s: float
     ratio_to_ideal: float
+    list_schedule_s: float  # zero-overhead list schedule of the same DAG
+    ratio_to_list_schedule: float
     ideal_speedup: float
     seed_projection: str
 
 
-def measure_scenario(
-    engine: Engine, timer: Timer, sc: Scenario, reps: int, warm: bool
-) -> ScenarioResult:
-    wfs = [
-        engine.parse_workflow(f"{sc.name.split()[0]}-{i}", {"tasks": sc.tasks})
+def measure_scenario(engine: Engine, timer: Timer, sc: Scenario, reps: int) -> ScenarioResult:
+    prefix = sc.name.split()[0]
+    wfs = [engine.parse_workflow(f"{prefix}-{i}", {"tasks": sc.tasks}) for i in range(sc.runs)]
+    # The same tasks without worktree costs: isolation = "shared" wherever allowed (a
+    # shared task may have at most one need; tasks that merge several keep a worktree).
+    shared_tasks = {
+        n: {**t, "isolation": "shared"} if len(t.get("needs", [])) <= 1 else t
+        for n, t in sc.tasks.items()
+    }
+    shared = [
+        engine.parse_workflow(f"{prefix}-shared-{i}", {"tasks": shared_tasks})
         for i in range(sc.runs)
     ]
     settings(engine, sc.slots)
-    if warm:
-        timer.run(wfs)  # fills the pool with enough warm worktrees
+    timer.run(wfs)  # warm-up: fills the pool with enough worktrees
     spans = [timer.run(wfs) for _ in range(reps)]
+    shared_spans = [timer.run(shared) for _ in range(reps)]
     settings(engine, 1)
     sequential = timer.run(wfs)
     total, cp, ideal = sc.ideal()
+    achievable = sc.achievable()
     makespan = statistics.median(spans)
+    makespan_shared = statistics.median(shared_spans)
     return ScenarioResult(
         sc.name,
         sc.what,
@@ -290,12 +338,16 @@ def measure_scenario(
         sc.slots,
         round(makespan, 3),
         [round(s, 3) for s in spans],
+        round(makespan_shared, 3),
+        round(makespan_shared / ideal, 3),
         round(sequential, 3),
         round(sequential / makespan, 2),
         round(total, 3),
         round(cp, 3),
         round(ideal, 3),
         round(makespan / ideal, 3),
+        round(achievable, 3),
+        round(makespan / achievable, 3),
         round(total / ideal, 2),
         sc.seed,
     )
@@ -364,13 +416,28 @@ def measure_many(
     files: int,
     ninja_folder: Path | None,
 ) -> ManyResult:
+    """Time the chains in a warm engine; with ``ninja_folder``, ninja too, rep by rep.
+
+    The two alternate (treelane, ninja, treelane, ...) so that both see the same
+    machine: medians of ``reps`` each.
+    """
     n = n_chains * length
+    use_ninja = ninja_folder is not None and shutil.which("ninja") is not None
+    if use_ninja:
+        assert ninja_folder is not None
+        ninja_dir(ninja_folder, n_chains, length)
+    spans: list[float] = []
+    nspans: list[float] = []
     with engine_on(repo) as (engine, timer):
         settings(engine, 2, pool_size=4)
         warm_tasks = chains(2, 1, isolation)
         timer.run([engine.parse_workflow("warm", {"tasks": warm_tasks})])
         wf = engine.parse_workflow("many", {"tasks": chains(n_chains, length, isolation)})
-        spans = [timer.run([wf]) for _ in range(reps)]
+        for _ in range(reps):
+            spans.append(timer.run([wf]))
+            if use_ninja:
+                assert ninja_folder is not None
+                nspans.append(time_ninja(ninja_folder, 2))
     t = statistics.median(spans)
     res = ManyResult(
         f"{n} tasks ({n_chains} chains of {length}), {isolation}",
@@ -382,9 +449,7 @@ def measure_many(
         [round(s, 3) for s in spans],
         round(t / n * 1000, 3),
     )
-    if ninja_folder is not None and shutil.which("ninja"):
-        ninja_dir(ninja_folder, n_chains, length)
-        nspans = [time_ninja(ninja_folder, 2) for _ in range(reps)]
+    if nspans:
         nt = statistics.median(nspans)
         res.ninja_s = round(nt, 3)
         res.ninja_runs_s = [round(s, 3) for s in nspans]
@@ -427,16 +492,19 @@ def main(argv: list[str] | None = None) -> int:
     big_files = 2_000 if args.quick else 10_000
     tmp = Path(tempfile.mkdtemp(prefix="treelane-bench-"))
     started = time.time()
+    load_before = [round(v, 2) for v in os.getloadavg()]
     try:
         seed_results = []
         with engine_on(make_repo(tmp / "seed")) as (engine, timer):
             for sc in scenarios():
-                r = measure_scenario(engine, timer, sc, reps, warm=not args.quick)
+                r = measure_scenario(engine, timer, sc, reps)
                 seed_results.append(r)
                 print(
                     f"  {sc.name}: {r.makespan_s:.3f} s (ideal {r.ideal_s:.3f} s)", file=sys.stderr
                 )
-        shared = measure_many(make_repo(tmp / "many"), 100, 10, "shared", reps, 0, tmp / "ninja")
+        shared = measure_many(
+            make_repo(tmp / "many"), 100, 10, "shared", 3 if args.quick else 7, 0, tmp / "ninja"
+        )
         print(f"  {shared.name}: {shared.treelane_s:.3f} s", file=sys.stderr)
         big = measure_many(
             make_repo(tmp / "big", big_files), 10, 10, "worktree", reps, big_files, None
@@ -454,6 +522,8 @@ def main(argv: list[str] | None = None) -> int:
             "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
             "python": platform.python_version(),
             "platform": platform.platform(),
+            "load_average_before": load_before,
+            "load_average_after": [round(v, 2) for v in os.getloadavg()],
         },
         "seed_scenarios": {
             "scale_s_per_minute": SCALE,
@@ -478,6 +548,9 @@ def main(argv: list[str] | None = None) -> int:
                 ("speed-up", "speedup", x),
                 ("ideal s", "ideal_s", s),
                 ("makespan/ideal", "ratio_to_ideal", lambda v: f"{v:.3f}"),
+                ("list schedule s", "list_schedule_s", s),
+                ("makespan/list", "ratio_to_list_schedule", lambda v: f"{v:.3f}"),
+                ("shared: makespan/ideal", "shared_ratio_to_ideal", lambda v: f"{v:.3f}"),
                 ("ideal speed-up", "ideal_speedup", x),
                 ("seed projection", "seed_projection", str),
             ],

@@ -325,6 +325,32 @@ def test_checkpoint_touches_neither_files_nor_index(cps: Checkpoints, target: Ta
     assert [p.name for p in gdir.iterdir() if p.name.startswith("treelane-index")] == []
 
 
+def _next_second() -> None:
+    time.sleep(1.0 - time.time() % 1.0 + 0.01)
+
+
+def test_edit_in_the_same_second_as_the_index_is_seen(cps: Checkpoints, project: Path) -> None:
+    """Racy git: an edit right after ``git add`` (same second, same size) is still a change."""
+    wt_id, path = "main", project
+    f = path / "src" / "a.txt"
+    for attempt in range(3):
+        _next_second()
+        start = int(time.time())
+        f.write_text(f"first {attempt}\n")
+        git("add", "src/a.txt", cwd=path)
+        with f.open("r+") as fh:  # same inode, same size
+            fh.write(f"again {attempt}\n")
+        if int(time.time()) == start:
+            break
+    else:
+        pytest.skip("could not edit within one second")
+    _next_second()
+    assert git("status", "--porcelain", cwd=path) == "MM src/a.txt"  # git sees the edit
+    c = cps.checkpoint(wt_id, path)
+    assert git("show", f"{c.tree}:src/a.txt", cwd=path) == f"again {attempt}"
+    assert git("show", f"{c.index_tree}:src/a.txt", cwd=path) == f"first {attempt}"
+
+
 def test_checkpoint_of_unchanged_worktree_returns_existing(
     cps: Checkpoints, target: Target
 ) -> None:
@@ -384,12 +410,12 @@ def test_redo_refused_when_worktree_changed(cps: Checkpoints, target: Target) ->
 
 def test_nothing_to_undo(cps: Checkpoints, target: Target) -> None:
     wt_id, path = target
-    with pytest.raises(RequestFailed, match="nothing to undo.*no checkpoints"):
+    with pytest.raises(RequestFailed, match=r"nothing to undo.*no checkpoints"):
         cps.undo(wt_id, path)
     with pytest.raises(RequestFailed, match="nothing to redo"):
         cps.redo(wt_id, path)
     c0 = cps.checkpoint(wt_id, path)
-    with pytest.raises(RequestFailed, match="nothing to undo.*oldest checkpoint"):
+    with pytest.raises(RequestFailed, match=r"nothing to undo.*oldest checkpoint"):
         cps.undo(wt_id, path)
     with pytest.raises(RequestFailed, match="nothing to redo"):
         cps.redo(wt_id, path)
@@ -433,6 +459,24 @@ def test_worktrees_have_separate_histories(cps: Checkpoints, project: Path, tmp_
     assert (other / "untracked.txt").exists()
     assert (project / "src" / "a.txt").read_text() == "a\n"
     assert len(cps.history("other").checkpoints) == 1
+
+
+def test_worktree_recreated_at_the_same_path(
+    cps: Checkpoints, project: Path, tmp_path: Path
+) -> None:
+    """A worktree re-created where one was gets another admin folder: no stale paths."""
+    a, b = tmp_path / "a" / "linked", tmp_path / "b" / "linked"
+    git("worktree", "add", "-q", "--detach", str(a), cwd=project)
+    cps.checkpoint("wt-a", a)
+    git("worktree", "remove", str(a), cwd=project)
+    git("worktree", "add", "-q", "--detach", str(b), cwd=project)  # takes the admin name
+    (b / "staged.txt").write_text("b's\n")
+    git("add", "staged.txt", cwd=b)
+    git("worktree", "add", "-q", "--detach", str(a), cwd=project)
+    modify(a)
+    c = cps.checkpoint("wt-a", a)
+    assert c.index_tree == git("write-tree", cwd=a) == git("rev-parse", "HEAD^{tree}", cwd=a)
+    assert c.tree == files_tree(a, tmp_path)
 
 
 def test_unborn_branch(tmp_path: Path) -> None:
@@ -562,9 +606,7 @@ def test_crash_after_files_before_pointer_then_redo(
     assert state(path) == s1
 
 
-def test_crash_before_any_file_was_written(
-    cps: Checkpoints, store: Store, target: Target
-) -> None:
+def test_crash_before_any_file_was_written(cps: Checkpoints, store: Store, target: Target) -> None:
     wt_id, path = target
     s0 = state(path)
     c0 = cps.checkpoint(wt_id, path)

@@ -11,7 +11,21 @@ import psutil
 import pytest
 from enginekit import SPAWNED, alive, pids_in, reap, spawn_script, wait_for
 
+from treelane.engine import executor
 from treelane.engine.executor import MAX_LINE, CancelToken, Job, LocalExecutor, kill_tree
+
+
+@pytest.fixture(autouse=True, params=["pidfd", "threaded"])
+def wait_path(request, monkeypatch) -> str:
+    """Every test runs both ways: one thread with a pidfd (Linux), and the portable one."""
+    if request.param == "threaded":
+        monkeypatch.setattr(executor, "_pidfd", lambda pid: None)
+    else:
+        fd = executor._pidfd(os.getpid())
+        if fd is None:
+            pytest.skip("no pidfd_open here")
+        os.close(fd)
+    return str(request.param)
 
 
 class Lines:
@@ -57,6 +71,29 @@ def test_crlf_and_invalid_utf8_do_not_break_lines(tmp_path) -> None:
     out, lines = execute("printf 'a\\r\\nb\\377c\\n'", tmp_path)
     assert out.exit_code == 0
     assert lines == ["a", "b\ufffdc"]
+
+
+def test_lines_split_across_reads_are_joined(tmp_path) -> None:
+    cmd = (
+        "printf 'ab'; sleep 0.05; printf 'c\\nd'; sleep 0.05; printf '\\303'; sleep 0.05; "
+        "printf '\\251\\n'; printf 'last'"
+    )
+    out, lines = execute(cmd, tmp_path)
+    assert out.exit_code == 0
+    assert lines == ["abc", "dé", "last"]
+
+
+def test_huge_line_without_newline_is_capped(tmp_path) -> None:
+    out, lines = execute("head -c 5000000 /dev/zero | tr '\\0' y", tmp_path)
+    assert out.exit_code == 0
+    assert lines == ["y" * MAX_LINE + "…"]
+
+
+def test_timeout_holds_after_the_command_closed_its_output(tmp_path) -> None:
+    t0 = time.monotonic()
+    out, lines = execute("echo bye; exec >/dev/null 2>&1; sleep 100", tmp_path, timeout=0.3)
+    assert out.timed_out and lines == ["bye"]
+    assert time.monotonic() - t0 < 3
 
 
 # --- exit codes, env, cwd ---------------------------------------------------------------

@@ -128,7 +128,7 @@ def test_apply_into_branch_not_checked_out_makes_merge_commit(branches: Path) ->
     assert git("show", "other:c.txt", cwd=repo) == "c2"
     assert git("reflog", "-1", "--format=%gs", "refs/heads/other", cwd=repo).startswith("treelane")
     # The main worktree and the other branches are untouched.
-    refs, status, index, head = state(repo)
+    _, status, index, head = state(repo)
     assert (status, index, head) == before[1:]
     assert git("rev-parse", "feature", cwd=repo) == f
 

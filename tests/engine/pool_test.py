@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shlex
 import shutil
@@ -17,6 +18,7 @@ import psutil
 import pytest
 from conftest import git
 
+from treelane.engine import snapshot
 from treelane.engine.pool import SAVED_REFS, Lease, PoolConfig, WorktreePool
 from treelane.engine.workspace import Workspace, open_workspace
 from treelane.errors import RequestFailed
@@ -208,9 +210,11 @@ def test_include_copies_files_and_links_folders(make_pool: PoolFactory, project:
     assert not (lease.path / "not-there").exists()
     env.write_text("SECRET=task\n")  # a copy: the task may change its own
     assert (project / ".env").read_text() == "SECRET=1\n"
-    # The included things are not changes of the worktree.
+    # The included things are not changes of the worktree, nor part of its snapshots.
     (info,) = pool.list()
     assert not info.dirty
+    snap = snapshot.take(lease.path)
+    assert snap.tree == snap.head_tree
     pool.release(lease.id)
     (info,) = pool.list()
     assert (info.dirty, info.drift) == (False, None)
@@ -309,12 +313,15 @@ def test_drift_is_reported_and_left_alone(pool: WorktreePool, project: Path, how
     assert (head(p), status(p), (p / "src" / "a.txt").read_text()) == before
     infos = {i.id: i for i in pool.list()}
     assert infos[lease.id].drift == info.drift and infos[lease.id].state == "idle"
-    # Drifted worktrees are not trimmed and not removed without force.
+    # Drifted worktrees are not trimmed; cleanup removes one only if nothing would be lost.
     pool.release(other.id)
     assert pool.trim() == []
     result = pool.cleanup()
-    assert lease.id in [k["id"] for k in result.kept]
-    assert (head(p), status(p)) == before[:2]
+    if how == "checkout":  # a commit that main holds, no changes
+        assert lease.id in result.removed and not p.exists()
+    else:
+        assert lease.id in [k["id"] for k in result.kept]
+        assert (head(p), status(p)) == before[:2]
 
 
 def test_drift_found_by_acquire_alone(pool: WorktreePool) -> None:
@@ -392,7 +399,7 @@ def test_leases_across_processes_never_overlap(
         by_id.setdefault(wt_id, []).append((float(start), float(end)))
     for wt_id, spans in by_id.items():
         spans.sort()
-        for (_, end), (start, _) in zip(spans, spans[1:]):
+        for (_, end), (start, _) in itertools.pairwise(spans):
             assert end <= start, f"{wt_id} leased twice at once"
     store = Store(ws.db_path)
     try:
@@ -523,6 +530,16 @@ def test_cleanup_never_loses_work(pool: WorktreePool, project: Path) -> None:
     assert pool.cleanup().removed == [busy.id]
     assert worktree_paths(project) == [str(project)]
     assert pool.list() == []
+
+
+def test_folder_deleted_by_hand_is_replaced(pool: WorktreePool, project: Path) -> None:
+    lease = pool.acquire("HEAD")
+    pool.release(lease.id)
+    shutil.rmtree(lease.path)
+    again = pool.acquire("HEAD")  # git still has the old one registered
+    assert again.path.is_dir() and status(again.path) == ""
+    assert [i.id for i in pool.list()] == [again.id]
+    assert sorted(worktree_paths(project)) == sorted([str(project), str(again.path)])
 
 
 def test_cleanup_forgets_folders_deleted_by_hand(pool: WorktreePool, project: Path) -> None:

@@ -37,6 +37,7 @@ from treelane.engine.events import (
     RunFinished,
     TaskState,
 )
+from treelane.errors import RequestFailed
 
 engines = engines_fixture()
 
@@ -284,6 +285,38 @@ def test_cancel_one_task_skips_its_dependents_and_lets_others_finish(
         assert git("show", f"{task_row(e, r, 'd')['result_commit']}:c.txt", cwd=repo) == "c"
     finally:
         reap(pids_in(pa))
+
+
+def test_cancel_a_queued_task(engines, tmp_path) -> None:
+    side = tmp_path / "later-ran"
+    cfg = config(
+        {
+            "w": {
+                "first": {"run": "sleep 0.3"},
+                "later": {"run": f"touch {side}", "needs": ["first"]},
+                "after_later": {"run": f"touch {side}", "needs": ["later"]},
+                "other": {"run": "echo o > o.txt", "needs": ["first"]},
+            }
+        },
+        {"max_parallel": 2},
+    )
+    e = engines(cfg)
+    r = e.start(e.workflow("w")).run
+    wait_for(lambda: task_states(e, r)["first"] == "running")
+    assert e.cancel(r, "later") == ["later"]
+    assert task_states(e, r)["later"] == "cancelled", "a queued task is cancelled at once"
+    assert task_states(e, r)["after_later"] == "skipped"
+    e.wait(r, 10)
+    assert task_states(e, r) == {
+        "first": "succeeded",
+        "later": "cancelled",
+        "after_later": "skipped",
+        "other": "succeeded",
+    }
+    assert run_state(e, r) == "cancelled"
+    assert not side.exists()
+    with pytest.raises(RequestFailed, match="not running"):
+        e.cancel(r, "later")
 
 
 # --- limits, max_parallel and fairness ----------------------------------------------

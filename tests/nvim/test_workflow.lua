@@ -12,6 +12,7 @@ local repo = vim.loop.fs_realpath(vim.fn.getcwd())
 local passed = {} -- names of the checks that passed
 local notes = {} -- every vim.notify: { msg, level }
 local progress_events = 0
+local t0 = vim.loop.hrtime()
 
 vim.notify = function(msg, level)
   notes[#notes + 1] = { msg = tostring(msg), level = level or vim.log.levels.INFO }
@@ -29,7 +30,7 @@ local function check(name, cond, detail)
   if not cond then
     error(string.format("%s: %s", name, detail or "failed"), 2)
   end
-  passed[#passed + 1] = name
+  passed[#passed + 1] = string.format("%s (%.1f s)", name, (vim.loop.hrtime() - t0) / 1e9)
 end
 
 local unexpected_from = 1 -- errors notified from this note on fail the test
@@ -48,7 +49,7 @@ local function fail_on_error_notes()
 end
 
 local function wait_for(what, fn, timeout)
-  local ok = vim.wait(timeout or 20000, function()
+  local ok = vim.wait(timeout or 30000, function()
     fail_on_error_notes()
     return fn()
   end, 20)
@@ -151,6 +152,16 @@ local function finished(run, nth)
   return state
 end
 
+--- What the plugin knows of a run (for failure messages).
+local function run_detail(run)
+  for _, r in ipairs(treelane.runs()) do
+    if r.run == run then
+      return vim.inspect({ state = r.state, tasks = r.tasks })
+    end
+  end
+  return "run " .. run .. " unknown to the plugin"
+end
+
 local function home()
   vim.cmd("silent! cclose")
   vim.cmd("silent! only")
@@ -187,7 +198,7 @@ local function main()
       end
     end
     return false
-  end)
+  end, 60000)
   check("client attached", client_id ~= nil)
 
   -- Completion of subcommands and of workflow names from treelane.toml.
@@ -208,7 +219,7 @@ local function main()
 
   -- The diamond workflow runs to completion; states and progress arrive.
   local diamond = start("diamond")
-  check("diamond succeeded", finished(diamond) == "succeeded")
+  check("diamond succeeded", finished(diamond) == "succeeded", run_detail(diamond))
   wait_for("built-in $/progress autocmds", function()
     return progress_events > 0
   end, 5000)
@@ -290,7 +301,7 @@ local function main()
 
   -- A conflicting merge preview fills the quickfix list.
   local conflict = start("conflict")
-  check("conflict run succeeded", finished(conflict) == "succeeded")
+  check("conflict run succeeded", finished(conflict) == "succeeded", run_detail(conflict))
   write_file(repo .. "/README.md", "right\n")
   git("commit", "-qam", "right")
   vim.fn.setqflist({}, "r")
@@ -326,12 +337,12 @@ local function main()
   from = #notes + 1
   vim.cmd("Treelane cancel")
   wait_note("cancelled %S+ of run " .. slow, from)
-  check("cancel defaults to the running run", finished(slow) == "cancelled")
+  check("cancel defaults to the running run", finished(slow) == "cancelled", run_detail(slow))
   check("statusline is empty again", treelane.statusline() == "", treelane.statusline())
 
   -- A failing task: a diagnostic from the server, and resume of the failed run.
   local broken = start("broken")
-  check("broken run failed", finished(broken) == "failed")
+  check("broken run failed", finished(broken) == "failed", run_detail(broken))
   local diag
   wait_for("a treelane diagnostic", function()
     for _, dg in ipairs(vim.diagnostic.get()) do
@@ -348,7 +359,7 @@ local function main()
   from = #notes + 1
   vim.cmd("Treelane resume")
   wait_note("resumed run " .. broken, from)
-  check("resumed run fails again", finished(broken, 2) == "failed")
+  check("resumed run fails again", finished(broken, 2) == "failed", run_detail(broken))
 
   -- The status view of a failed run shows it.
   vim.cmd("Treelane status")

@@ -167,5 +167,7 @@ def test_concurrent_writers_threads_and_processes(store: Store) -> None:
     assert errors == []
     total = nthreads * per_thread + nprocs * per_proc
     assert store.one("SELECT value FROM meta WHERE key = 'counter'") == {"value": str(total)}
-    counts = {r["kind"]: r["n"] for r in store.query("SELECT kind, COUNT(*) n FROM events GROUP BY kind")}
+    counts = {
+        r["kind"]: r["n"] for r in store.query("SELECT kind, COUNT(*) n FROM events GROUP BY kind")
+    }
     assert counts == {"thread": nthreads * per_thread, "proc": nprocs * per_proc}

@@ -27,6 +27,8 @@ waits for it; a second one stops at once, leaving the run resumable)"""
 class Parser(argparse.ArgumentParser):
     """Usage errors as one line, ``treelane: <reason>``, and exit code 2."""
 
+    subcommands: dict[str, Parser]
+
     def error(self, message: str) -> NoReturn:
         print(f"treelane: {message} (see: {self.prog} --help)", file=sys.stderr, flush=True)
         raise SystemExit(2)
@@ -46,18 +48,21 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"treelane {__version__}")
     parser.add_argument("-C", dest="directory", metavar="DIR", help="run as if started in DIR")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.subcommands = {}
 
-    def command(name: str, help: str, handler: str, json_flag: bool = True) -> Parser:
+    def command(name: str, help: str, handler: str, client: bool = True) -> Parser:
+        """A subcommand; ``client`` ones talk to a server: they take -C DIR and --json."""
         p: Parser = sub.add_parser(name, help=help, description=help)
         p.set_defaults(handler=handler)
-        p.add_argument(
-            "-C",
-            dest="directory",
-            metavar="DIR",
-            default=argparse.SUPPRESS,
-            help="run as if started in DIR",
-        )
-        if json_flag:
+        parser.subcommands[name] = p
+        if client:
+            p.add_argument(
+                "-C",
+                dest="directory",
+                metavar="DIR",
+                default=argparse.SUPPRESS,
+                help="run as if started in DIR",
+            )
             p.add_argument("--json", action="store_true", help="print JSON (machine output)")
         return p
 
@@ -66,14 +71,19 @@ def build_parser() -> Parser:
         "demo",
         "create an example repository and run its pipeline (start here)",
         "treelane.cli.demo:demo",
-        json_flag=False,
+        client=False,
     )
     p.add_argument("dir", nargs="?", metavar="DIR", help="where (default: a new temporary folder)")
 
     p = command("run", "start a workflow and follow it to the end", c + "run")
     p.add_argument("workflow", metavar="WORKFLOW", help="a workflow of treelane.toml")
     p.add_argument("--base", metavar="REV", help="start from this commit (default: HEAD)")
-    p.epilog = "--json (or a non-terminal stdout): one JSON notification per line."
+    p.epilog = (
+        "--json, or a stdout that is not a terminal: one JSON object per notification and "
+        "line, the runFinished one last. Exit code 0 when the run succeeded, 1 when a task "
+        "failed or the run was cancelled, 130 when Ctrl-C cancelled it (a second Ctrl-C "
+        "stops at once and leaves the run interrupted: treelane resume RUN)."
+    )
 
     p = command("status", "runs and their tasks, the pool and the concurrency", c + "status")
     p.add_argument("run", nargs="?", metavar="RUN", help="one run (default: recent runs)")
@@ -127,7 +137,7 @@ def build_parser() -> Parser:
         "serve",
         "run the language server (stdio by default)",
         "treelane.cli.serve:serve",
-        json_flag=False,
+        client=False,
     )
     p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     p.add_argument("--log-level", default="INFO")
@@ -135,7 +145,10 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # name the subcommand whose --help to read
+        parser.subcommands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     module, _, name = args.handler.partition(":")
     handler: Any = getattr(importlib.import_module(module), name)
     if args.command == "serve":

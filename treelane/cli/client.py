@@ -174,8 +174,8 @@ class LspClient:
     def _dispatch(self, msg: dict[str, Any]) -> None:
         if "method" in msg:
             if "id" in msg:  # a request from the server: we implement none of them
-                error = {"code": METHOD_NOT_FOUND, "message": f"unsupported: {msg['method']}"}
-                reply = {"jsonrpc": "2.0", "id": msg["id"], "error": error}
+                refusal = {"code": METHOD_NOT_FOUND, "message": f"unsupported: {msg['method']}"}
+                reply = {"jsonrpc": "2.0", "id": msg["id"], "error": refusal}
                 asyncio.ensure_future(self._send(reply)).add_done_callback(_ignore_result)
             else:
                 self.notifications.put_nowait((msg["method"], msg.get("params")))

@@ -120,7 +120,9 @@ def summarize(printer: render.Printer, model: RunModel, final: dict[str, Any]) -
         for line in list(row.tail)[-10:] or ["(no output)"]:
             printer.line(f"    {line}", "dim")
     if state != "succeeded":
-        printer.line(f"see: treelane status {final['run']} · treelane log {final['run']} TASK")
+        failed = [t.name for t in model.tasks.values() if t.state == "failed"]
+        run = final["run"]
+        printer.line(f"see: treelane status {run} · treelane log {run} {(failed or ['TASK'])[0]}")
 
 
 class JsonLines:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 STATE_STYLE = {
@@ -40,6 +41,26 @@ def seconds(ms: int | float | None) -> str:
         return "-"
     s = ms / 1000
     return f"{s:.1f} s" if s < 60 else f"{int(s // 60)} min {s % 60:02.0f} s"
+
+
+def local_time(iso: str | None) -> str:
+    """An ISO timestamp from the server as local ``YYYY-MM-DD HH:MM:SS``."""
+    if not iso:
+        return "-"
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return iso
+
+
+def took(run: dict[str, Any]) -> str:
+    """How long a finished run took (``-`` while it runs)."""
+    try:
+        start = datetime.fromisoformat(run["started"])
+        end = datetime.fromisoformat(run["finished"])
+    except (KeyError, TypeError, ValueError):
+        return "-"
+    return seconds((end - start).total_seconds() * 1000)
 
 
 def short(commit: str | None) -> str:
@@ -107,7 +128,10 @@ def status(p: Printer, result: dict[str, Any], one_run: bool) -> None:
     if one_run and runs:
         r = runs[0]
         p.line(f"run {r['run']} · {r['workflow']} · {r['state']}", STATE_STYLE.get(r["state"]))
-        p.line(f"base {short(r.get('base'))}  result {short(r.get('result'))}")
+        p.line(
+            f"started {local_time(r.get('started'))} · took {took(r)} · "
+            f"base {short(r.get('base'))} · result {short(r.get('result'))}"
+        )
         p.table(
             ["task", "state", "attempt", "worktree", "exit", "duration"],
             [
@@ -126,9 +150,16 @@ def status(p: Printer, result: dict[str, Any], one_run: bool) -> None:
         p.line("no runs yet (start one with: treelane run WORKFLOW)")
     else:
         p.table(
-            ["run", "workflow", "state", "started", "tasks"],
+            ["run", "workflow", "state", "started", "took", "tasks"],
             [
-                [r["run"], r["workflow"], r["state"], r.get("started") or "-", task_counts(r)]
+                [
+                    r["run"],
+                    r["workflow"],
+                    r["state"],
+                    local_time(r.get("started")),
+                    took(r),
+                    task_counts(r),
+                ]
                 for r in runs
             ],
         )

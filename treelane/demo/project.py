@@ -72,8 +72,10 @@ def toml_string(text: str) -> str:
 
 
 def task_command(task: str, python: str = sys.executable) -> str:
-    """The shell command of one agent: this interpreter running its shipped script."""
-    return f"{shlex.quote(os.path.abspath(python))} {shlex.quote(str(AGENTS / f'{task}.py'))}"
+    """The shell command of one agent: this interpreter running its shipped script
+    (``-B``: no ``__pycache__`` next to the installed agents)."""
+    script = AGENTS / f"{task}.py"
+    return f"{shlex.quote(os.path.abspath(python))} -B {shlex.quote(str(script))}"
 
 
 def workflow_toml(python: str = sys.executable) -> str:

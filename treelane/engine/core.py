@@ -360,49 +360,61 @@ class Engine:
     # --- hooks used by task bodies ---------------------------------------
 
     def begin_attempt(self, run: RunRec, t: TaskRec) -> int:
-        with self.store.write() as db:
+        with self.store.write():
             self.store.execute(
                 "UPDATE tasks SET state = 'running', attempt = ?, started = ?, finished = NULL, "
                 "exit_code = NULL, error = NULL WHERE run = ? AND name = ?",
                 (t.attempt, t.started, run.id, t.spec.name),
             )
-            attempt_id = int(
-                db["attempts"]
-                .insert(
-                    {
-                        "run": run.id,
-                        "task": t.spec.name,
-                        "attempt": t.attempt,
-                        "state": "running",
-                        "started": t.started,
-                    }
-                )
-                .last_pk
+            self.store.execute(
+                "INSERT INTO attempts (run, task, attempt, state, started) "
+                "VALUES (?, ?, ?, 'running', ?)",
+                (run.id, t.spec.name, t.attempt, t.started),
             )
+            # Same connection, same transaction: the row just inserted.
+            row = self.store.one("SELECT last_insert_rowid() AS id")
+            attempt_id = int(row["id"]) if row else 0
         self.emit(TaskState(run.id, t.spec.name, "running", t.attempt, t.worktree, None, 0))
         return attempt_id
 
-    def end_attempt(self, attempt_id: int, t: TaskRec, state: str) -> None:
+    def end_attempt(
+        self, attempt_id: int, t: TaskRec, state: str, finished: float | None = None
+    ) -> None:
         self.store.execute(
             "UPDATE attempts SET state = ?, finished = ?, exit_code = ?, error = ?, worktree = ? "
             "WHERE id = ?",
-            (state, time.time(), t.exit_code, t.error, t.worktree, attempt_id),
+            (
+                state,
+                finished if finished is not None else time.time(),
+                t.exit_code,
+                t.error,
+                t.worktree,
+                attempt_id,
+            ),
         )
 
     def running_in(self, run: RunRec, t: TaskRec, lease: Any) -> None:
-        self.store.execute(
-            "UPDATE tasks SET worktree = ? WHERE run = ? AND name = ?",
-            (lease.id, run.id, t.spec.name),
-        )
+        """The task has its worktree (the lease row already names the run and task).
+
+        The task row learns it in the same transaction as the process id
+        (:meth:`started_process`), or with the final state if no process starts.
+        """
+        t.worktree = lease.id
         self.emit(
             TaskState(run.id, t.spec.name, "running", t.attempt, lease.id, None, t.duration_ms)
         )
 
     def started_process(self, run: RunRec, t: TaskRec, pid: int) -> None:
-        self.store.execute(
-            "UPDATE attempts SET pid = ? WHERE run = ? AND task = ? AND attempt = ?",
-            (pid, run.id, t.spec.name, t.attempt),
-        )
+        with self.store.write():
+            self.store.execute(
+                "UPDATE attempts SET pid = ?, worktree = ? "
+                "WHERE run = ? AND task = ? AND attempt = ?",
+                (pid, t.worktree, run.id, t.spec.name, t.attempt),
+            )
+            self.store.execute(
+                "UPDATE tasks SET worktree = ? WHERE run = ? AND name = ?",
+                (t.worktree, run.id, t.spec.name),
+            )
         self.monitor.track(run.id, t.spec.name, pid)
 
     def output_buffer(self, run: RunRec, t: TaskRec) -> OutputBuffer:
@@ -652,11 +664,8 @@ class Engine:
 
     def wait(self, run_id: str, timeout: float | None = None) -> str:
         """Block until ``run_id`` is no longer running here; its final state."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while run_id in self.scheduler.runs:
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"run {run_id} still running after {timeout} s")
-            time.sleep(0.01)
+        if not self.scheduler.wait_run(run_id, timeout):
+            raise TimeoutError(f"run {run_id} still running after {timeout} s")
         return str(self._run_row(run_id)["state"])
 
     def close(self, interrupt: bool = True) -> None:

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
 import shutil
@@ -185,42 +186,55 @@ class WorktreePool:
                 git.run(["worktree", "remove", "--force", str(path)], self.ws.root, check=False)
                 shutil.rmtree(path, ignore_errors=True)
                 git.run(["worktree", "prune"], self.ws.root)
+            add = ["worktree", "add", "--detach", "--end-of-options", str(path), sha]
             try:
-                git.run(
-                    ["worktree", "add", "--detach", "--end-of-options", str(path), sha],
-                    self.ws.root,
-                )
+                if git.run(add, self.ws.root, check=False).returncode != 0:
+                    # A folder deleted by hand stays registered ("missing but already
+                    # registered worktree") until pruned: prune, then try once more.
+                    git.run(["worktree", "prune"], self.ws.root)
+                    git.run(add, self.ws.root)
             except git.GitError:
                 self._forget(wt_id)
                 raise
         try:
             self._bootstrap(path)
-        except Exception:
-            self.remove(wt_id, force=True)
+        except BaseException:
+            self._discard(wt_id, path)  # brand new: nothing in it is anyone's work
             raise
         return Lease(wt_id, path, sha)
 
     def _bootstrap(self, path: Path) -> None:
         """Bring ``include`` files from the main worktree, then run ``setup`` once."""
+        brought = []
         for rel in self.config.include:
             src = git.contained(self.ws.root / rel, self.ws.root)
             dst = path / Path(rel)
-            if not src.exists() or dst.exists():
+            if not src.exists() or os.path.lexists(dst):
                 continue
+            git.contained(dst.parent, path)  # no tracked symlink may lead the copy elsewhere
             dst.parent.mkdir(parents=True, exist_ok=True)
             if src.is_dir():
                 dst.symlink_to(src, target_is_directory=True)  # big folders (.venv): link
             else:
                 shutil.copy2(src, dst)  # files (.env): copy, so a task may edit its own
+            brought.append(dst.relative_to(path).as_posix())
+        if brought:  # snapshots, status and reset leave these alone (see snapshot.included)
+            _, gdir = snapshot._git_paths(path)
+            (gdir / snapshot.INCLUDE_FILE).write_text("".join(f"{p}\n" for p in brought))
         if self.config.setup:
-            proc = subprocess.run(
-                ["/bin/sh", "-c", self.config.setup],
-                cwd=path,
-                capture_output=True,
-                text=True,
-                timeout=self.config.setup_timeout,
-                check=False,
-            )
+            try:
+                proc = subprocess.run(
+                    ["/bin/sh", "-c", self.config.setup],
+                    cwd=path,
+                    capture_output=True,
+                    text=True,
+                    timeout=self.config.setup_timeout,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired as exc:
+                raise RequestFailed(
+                    f"setup command timed out after {self.config.setup_timeout:g} s in new worktree"
+                ) from exc
             if proc.returncode != 0:
                 tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
                 raise RequestFailed(
@@ -245,7 +259,10 @@ class WorktreePool:
 
     def _reset(self, path: Path) -> None:
         git.run(["reset", "-q", "--hard"], path)
-        git.run(["clean", "-q", "-fdx" if self.config.pristine else "-fd"], path)
+        # Included files stay (a linked folder such as .venv is not ignored by a ".venv/"
+        # pattern: to git a symlink is a file), in pristine mode too.
+        keep = [arg for rel in snapshot.included(path) for arg in ("-e", "/" + _glob_escape(rel))]
+        git.run(["clean", "-q", "-fdx" if self.config.pristine else "-fd", *keep], path)
 
     def save(self, wt_id: str, path: Path, reason: str) -> str | None:
         """Save a worktree's uncommitted state as a commit under refs/treelane/saved/."""
@@ -254,8 +271,19 @@ class WorktreePool:
             return None
         parents = [snap.head] if snap.head else []
         commit = git.commit_tree(self.ws.root, snap.tree, parents, f"treelane saved: {reason}\n")
-        git.update_ref(self.ws.root, f"{SAVED_REFS}/{wt_id}/{int(time.time() * 1000)}", commit)
+        self._save_ref(wt_id, commit)
         return commit
+
+    def _save_ref(self, wt_id: str, commit: str) -> None:
+        """Hold ``commit`` under a new refs/treelane/saved/<id>/<ms> (never overwriting one)."""
+        stamp = int(time.time() * 1000)
+        for n in range(100):
+            ref = f"{SAVED_REFS}/{wt_id}/{stamp + n}"
+            res = git.run(["update-ref", "-m", "treelane", ref, commit, "0" * 40], self.ws.root,
+                          check=False)  # fmt: skip
+            if res.returncode == 0:
+                return
+        raise RequestFailed(f"could not save the work of worktree {wt_id!r} under {SAVED_REFS}")
 
     def reclaim_dead(self) -> list[str]:
         """Return leases of dead owners to the pool (reset on next use); their ids."""
@@ -265,13 +293,21 @@ class WorktreePool:
             for r in rows
             if not owner_alive(r["owner_pid"], r["owner_host"], r["owner_started"])
         ]
-        for wt_id in dead:
-            self.store.execute(
+        reclaimed = []
+        for r in rows:
+            if r["id"] not in dead:
+                continue
+            # Only if the lease is still the dead owner's (another process may have reclaimed
+            # and leased it since we looked).
+            n = self.store.execute(
                 "UPDATE worktrees SET state = 'idle', needs_reset = 1, owner_pid = NULL, "
-                "run = NULL, task = NULL WHERE id = ? AND state = 'busy'",
-                (wt_id,),
+                "run = NULL, task = NULL WHERE id = ? AND state = 'busy' AND owner_pid IS ? "
+                "AND owner_host IS ? AND owner_started IS ?",
+                (r["id"], r["owner_pid"], r["owner_host"], r["owner_started"]),
             )
-        return dead
+            if n:
+                reclaimed.append(r["id"])
+        return reclaimed
 
     # --- inspection ------------------------------------------------------
 
@@ -290,7 +326,9 @@ class WorktreePool:
                         if head != row["commit_sha"]
                         else ("files changed outside treelane")
                     )
-                    self._mark_drift(row["id"], drift)
+                    # Only if nobody leased it since we looked: a lease being prepared (its
+                    # checkout under way) is not drift.
+                    self._mark_drift(row["id"], drift, idle_since=row["leased_at"])
             elif not path.is_dir():
                 drift = "folder is missing"
             owner = f"{row['owner_pid']}@{row['owner_host']}" if row["owner_pid"] else None
@@ -323,7 +361,7 @@ class WorktreePool:
 
     # --- removal ---------------------------------------------------------
 
-    def trim(self) -> list[str]:
+    def trim(self) -> builtins.list[str]:  # (``list`` is a method here)
         """Remove clean idle worktrees beyond the pool size, least recently used first."""
         idle = self.store.query(
             "SELECT id FROM worktrees WHERE state = 'idle' AND drift IS NULL "
@@ -349,7 +387,10 @@ class WorktreePool:
                     {"id": row["id"], "reason": f"busy (run {row['run']}, task {row['task']})"}
                 )
                 continue
-            reason = self.remove(row["id"], force=force)
+            try:
+                reason = self.remove(row["id"], force=force)
+            except RequestFailed as exc:  # gone meanwhile, or its work could not be saved
+                reason = str(exc)
             if reason is None:
                 removed.append(row["id"])
             else:
@@ -358,34 +399,78 @@ class WorktreePool:
         return CleanupResult(removed, kept)
 
     def remove(self, wt_id: str, *, force: bool) -> str | None:
-        """Remove one worktree; returns why it was kept, or None if removed."""
-        row = self._row(wt_id)
+        """Remove one worktree; returns why it was kept, or None if removed.
+
+        A worktree leased by another live process is never removed, ``force`` or not.
+        """
+        row = self._claim(wt_id)
+        if isinstance(row, str):
+            return row
         path = Path(row["path"])
-        if path.is_dir():
-            head, dirty = _status(path)
-            unmerged = head is not None and _unreferenced(self.ws.root, head)
-            if (dirty or unmerged) and not force:
-                return (
-                    "has uncommitted changes"
-                    if dirty
-                    else f"HEAD {head[:12]} is on no branch or ref"
-                )  # type: ignore[index]
-            if dirty or unmerged:
-                commit = self.save(wt_id, path, "cleanup --force") if dirty else head
-                if unmerged and not dirty and commit:
-                    git.update_ref(
-                        self.ws.root, f"{SAVED_REFS}/{wt_id}/{int(time.time() * 1000)}", commit
+        try:
+            if path.is_dir():
+                head, dirty = _status(path)
+                unmerged = head is not None and _unreferenced(self.ws.root, head)
+                if (dirty or unmerged) and not force:
+                    self._unclaim(row)
+                    return (
+                        "has uncommitted changes"
+                        if dirty
+                        else f"HEAD {(head or '')[:12]} is on no branch or ref"
                     )
-            with self.ws.lock("worktree-add"):
+                if dirty:  # the saved commit has HEAD as parent: both stay reachable
+                    self.save(wt_id, path, "cleanup --force")
+                elif unmerged and head:
+                    self._save_ref(wt_id, head)
+        except BaseException:
+            self._unclaim(row)
+            raise
+        self._discard(wt_id, path)
+        return None
+
+    def _discard(self, wt_id: str, path: Path) -> None:
+        """Delete a worktree's folder, git's record of it, and its row."""
+        with self.ws.lock("worktree-add"):
+            removed = path.is_dir() and (
                 git.run(
-                    ["worktree", "remove", "--force", "--end-of-options", str(path)],
+                    ["worktree", "remove", "--force", "--force", "--end-of-options", str(path)],
                     self.ws.root,
                     check=False,
-                )
-                if path.exists():
-                    shutil.rmtree(path, ignore_errors=True)
+                ).returncode
+                == 0
+            )
+            if os.path.lexists(path):
+                shutil.rmtree(path, ignore_errors=True)
+            if not removed:  # git still lists it: drop its record of a folder now gone
+                git.run(["worktree", "prune"], self.ws.root, check=False)
         self._forget(wt_id)
-        return None
+
+    def _claim(self, wt_id: str) -> dict[str, Any] | str:
+        """Lease a worktree to this process for removal: its row, or why it cannot be had."""
+        o = self.owner
+        with self.store.write():
+            row = self._row(wt_id)
+            mine = (row["owner_pid"], row["owner_host"]) == (o.pid, o.host)
+            if (
+                row["state"] == "busy"
+                and not mine
+                and owner_alive(row["owner_pid"], row["owner_host"], row["owner_started"])
+            ):
+                return f"busy (leased by process {row['owner_pid']} on {row['owner_host']})"
+            self.store.execute(
+                "UPDATE worktrees SET state = 'busy', owner_pid = ?, owner_host = ?, "
+                "owner_started = ? WHERE id = ?",
+                (o.pid, o.host, o.started, wt_id),
+            )
+        return row
+
+    def _unclaim(self, row: dict[str, Any]) -> None:
+        """Give back a worktree claimed by :meth:`_claim` as it was."""
+        self.store.execute(
+            "UPDATE worktrees SET state = ?, owner_pid = ?, owner_host = ?, owner_started = ? "
+            "WHERE id = ?",
+            (row["state"], row["owner_pid"], row["owner_host"], row["owner_started"], row["id"]),
+        )
 
     # --- rows ------------------------------------------------------------
 
@@ -398,18 +483,33 @@ class WorktreePool:
     def _forget(self, wt_id: str) -> None:
         self.store.execute("DELETE FROM worktrees WHERE id = ?", (wt_id,))
 
-    def _mark_drift(self, wt_id: str, why: str) -> None:
-        self.store.execute(
-            "UPDATE worktrees SET drift = ?, state = 'idle', owner_pid = NULL WHERE id = ?",
-            (why, wt_id),
-        )
-        self.store.event("worktree.drift", worktree=wt_id, reason=why)
+    def _mark_drift(self, wt_id: str, why: str, *, idle_since: float | None = None) -> None:
+        """Flag drift on a worktree leased by this process, or (``idle_since`` = its
+        ``leased_at``) on an idle one that nobody has leased since."""
+        if idle_since is None:
+            n = self.store.execute(
+                "UPDATE worktrees SET drift = ?, state = 'idle', owner_pid = NULL, "
+                "owner_host = NULL, owner_started = NULL WHERE id = ?",
+                (why, wt_id),
+            )
+        else:
+            n = self.store.execute(
+                "UPDATE worktrees SET drift = ? WHERE id = ? AND state = 'idle' "
+                "AND drift IS NULL AND leased_at IS ?",
+                (why, wt_id, idle_since),
+            )
+        if n:
+            self.store.event("worktree.drift", worktree=wt_id, reason=why)
 
 
 def _status(path: Path) -> tuple[str | None, bool]:
-    """(HEAD, dirty) in one ``git status`` (untracked, non-ignored files count as dirty)."""
+    """(HEAD, dirty) in one ``git status`` (untracked, non-ignored files count as dirty).
+
+    Paths brought in by ``include`` are not changes.
+    """
+    spec = snapshot.pathspecs(snapshot.included(path))
     res = git.run(
-        ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal"],
+        ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal", *spec],
         path,
         check=False,
     )
@@ -424,6 +524,11 @@ def _status(path: Path) -> tuple[str | None, bool]:
         elif rec and not rec.startswith("#"):
             dirty = True
     return head, dirty
+
+
+def _glob_escape(path: str) -> str:
+    """``path`` as a gitignore pattern that matches only itself."""
+    return "".join("\\" + ch if ch in "*?[]\\!# " else ch for ch in path)
 
 
 def _unreferenced(repo: Path, commit: str) -> bool:

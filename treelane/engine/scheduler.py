@@ -60,6 +60,9 @@ class RunRec:
     ready: deque[str] = field(default_factory=deque)
     unfinished: int = 0
     cancelled: bool = False
+    # Merged inputs, shared by the tasks whose needs have the same results (taskrun).
+    inputs: dict[tuple[str, ...], Any] = field(default_factory=dict)
+    inputs_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Scheduler:
@@ -88,6 +91,8 @@ class Scheduler:
         self._turn = itertools.count()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="treelane-task")
         self._idle = threading.Condition(self._lock)
+        # Runs whose tasks are all final; finished (results merged) outside the lock.
+        self._finishing: deque[RunRec] = deque()
         self._closed = False
 
     # --- entry points (any thread) ---------------------------------------
@@ -107,15 +112,16 @@ class Scheduler:
                     run.ready.append(name)
             self.runs[run.id] = run
             if run.unfinished == 0:
-                self._finish(run)
+                self._finishing.append(run)
             self.dispatch()
+        self._finish_runs()
 
     def cancel(self, run_id: str, task: str | None = None) -> list[str]:
         """Cancel a whole run or one task (its dependents are then skipped)."""
         with self._lock:
             run = self.runs.get(run_id)
-            if run is None:
-                return []
+            if run is None or run.unfinished == 0:
+                return []  # not here, or every task is final and the run is finishing
             names = [task] if task is not None else list(run.tasks)
             if task is not None and task not in run.tasks:
                 return []
@@ -132,7 +138,8 @@ class Scheduler:
                 elif t.state == "running":
                     threading.Thread(target=t.cancel.cancel, daemon=True).start()
             self.dispatch()
-            return live
+        self._finish_runs()
+        return live
 
     def task_done(self, run: RunRec, name: str) -> None:
         """Called by a task body after it wrote the task's final state."""
@@ -142,6 +149,7 @@ class Scheduler:
                 self._use[lim] -= 1
             self._settle(run, name)
             self.dispatch()
+        self._finish_runs()
 
     def dispatch(self) -> None:
         """Start ready tasks while slots are free."""
@@ -165,6 +173,11 @@ class Scheduler:
     def wait_idle(self, timeout: float | None = None) -> bool:
         with self._lock:
             return self._idle.wait_for(lambda: not self.runs, timeout)
+
+    def wait_run(self, run_id: str, timeout: float | None = None) -> bool:
+        """Block until ``run_id`` is no longer live here; False on time-out."""
+        with self._lock:
+            return self._idle.wait_for(lambda: run_id not in self.runs, timeout)
 
     def close(self) -> None:
         with self._lock:
@@ -217,7 +230,7 @@ class Scheduler:
                     self._final(run, d, state, error=f"{n} {t.state}")
                     stack.append(d)
         if run.unfinished == 0:
-            self._finish(run)
+            self._finishing.append(run)
 
     def _final(self, run: RunRec, name: str, state: str, error: str | None = None) -> None:
         """Give a task that never ran (queued) its final state."""
@@ -230,33 +243,61 @@ class Scheduler:
         )
         self.emit(TaskState(run.id, name, state, t.attempt, t.worktree, None, None, error))
 
-    def final_state(self, run: RunRec, name: str, state: str, **fields: Any) -> None:
-        """Record the final state of a task that ran (body threads call this)."""
+    def final_state(
+        self,
+        run: RunRec,
+        name: str,
+        state: str,
+        *,
+        also: Callable[[], None] | None = None,
+        **fields: Any,
+    ) -> None:
+        """Record the final state of a task that ran (body threads call this).
+
+        ``also`` runs in the same store transaction (one write instead of two); the
+        event goes out after the transaction committed.
+        """
         t = run.tasks[name]
         t.state = state
         t.finished = time.time()
         for k, v in fields.items():
             setattr(t, k, v)
-        self.store.execute(
-            "UPDATE tasks SET state = ?, exit_code = ?, finished = ?, duration_ms = ?, "
-            "result_commit = ?, error = ?, worktree = ? WHERE run = ? AND name = ?",
-            (
-                state,
-                t.exit_code,
-                t.finished,
-                t.duration_ms,
-                t.result,
-                t.error,
-                t.worktree,
-                run.id,
-                name,
-            ),
-        )
+        with self.store.write():
+            if also is not None:
+                also()
+            self.store.execute(
+                "UPDATE tasks SET state = ?, exit_code = ?, finished = ?, duration_ms = ?, "
+                "result_commit = ?, error = ?, worktree = ? WHERE run = ? AND name = ?",
+                (
+                    state,
+                    t.exit_code,
+                    t.finished,
+                    t.duration_ms,
+                    t.result,
+                    t.error,
+                    t.worktree,
+                    run.id,
+                    name,
+                ),
+            )
         self.emit(
             TaskState(
                 run.id, name, state, t.attempt, t.worktree, t.exit_code, t.duration_ms, t.error
             )
         )
+
+    def _finish_runs(self) -> None:
+        """Finish the runs whose last task ended (called without holding the lock).
+
+        Finishing merges the run's results (git), so other runs keep being scheduled
+        meanwhile; a run leaves ``runs`` only once its final state is written.
+        """
+        while True:
+            with self._lock:
+                if not self._finishing:
+                    return
+                run = self._finishing.popleft()
+            self._finish(run)
 
     def _finish(self, run: RunRec) -> None:
         if run.id not in self.runs:
@@ -273,7 +314,9 @@ class Scheduler:
         try:
             self.finish(run, state)
         finally:
-            del self.runs[run.id]
+            with self._lock:
+                del self.runs[run.id]
+                self._idle.notify_all()
 
 
 def run_finished_event(run: RunRec, state: str, finished: float) -> RunFinished:

@@ -29,21 +29,50 @@ class Snapshot(NamedTuple):
     head_tree: str = EMPTY_TREE  # HEAD's tree
 
 
-_paths: dict[Path, tuple[Path, Path]] = {}
-_paths_lock = threading.Lock()
+INCLUDE_FILE = "treelane-include"  # in a worktree's private git dir, see :func:`included`
 
 
 def _git_paths(wt: Path) -> tuple[Path, Path]:
-    """(index file, private git dir) of a worktree; cached, they never move."""
-    with _paths_lock:
-        hit = _paths.get(wt)
-    if hit:
-        return hit
+    """(index file, private git dir) of a worktree.
+
+    Read from its ``.git`` (a folder, or a file naming the git dir) without running git, so
+    the answer is never stale, even when a worktree is re-created at the same path with
+    another admin folder. Anything else (a subfolder, an unusual layout) asks git.
+    """
+    dotgit = wt / ".git"
+    if dotgit.is_dir():
+        return dotgit / "index", dotgit
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        first = dotgit.read_text().split("\n", 1)[0]
+        if first.startswith("gitdir: "):
+            gdir = Path(first[len("gitdir: ") :].strip())
+            gdir = gdir if gdir.is_absolute() else wt / gdir
+            if gdir.is_dir():
+                return gdir / "index", gdir
     lines = git.out(["rev-parse", "--git-path", "index", "--git-dir"], wt).splitlines()
     index, gdir = (Path(p) if Path(p).is_absolute() else wt / p for p in lines[:2])
-    with _paths_lock:
-        _paths[wt] = (index, gdir)
     return index, gdir
+
+
+def included(wt: Path) -> tuple[str, ...]:
+    """Paths that the worktree pool brought into ``wt`` from the main worktree (``include``).
+
+    They are not part of the worktree's state: snapshots leave them out (a linked ``.venv``
+    is a symlink, which a ``.venv/`` ignore pattern does not match).
+    """
+    _, gdir = _git_paths(wt)
+    try:
+        text = (gdir / INCLUDE_FILE).read_text()
+    except (FileNotFoundError, NotADirectoryError):
+        return ()
+    return tuple(line for line in text.splitlines() if line)
+
+
+def pathspecs(excluded: tuple[str, ...]) -> list[str]:
+    """Pathspecs for the whole worktree but ``excluded`` (none when nothing is excluded)."""
+    if not excluded:
+        return []
+    return ["--", ":/", *(f":(exclude,top,literal){p}" for p in excluded)]
 
 
 def _seed(wt: Path, tmp: Path) -> None:
@@ -100,6 +129,9 @@ class Session:
         res = git.run(["write-tree"], wt, env=env, check=False)
         index_tree = res.stdout.strip() if res.returncode == 0 else None
         git.run(["add", "-A", "--ignore-errors"], wt, env=env)
+        brought = included(wt)
+        if brought:  # (a pathspec exclusion would make ``add`` fail on ignored ones)
+            git.run(["update-index", "--force-remove", "--", *brought], wt, env=env)
         tree = git.out(["write-tree"], wt, env=env)
         res = git.run(["rev-parse", "HEAD", "HEAD^{tree}"], wt, check=False)
         head, head_tree = res.stdout.split() if res.returncode == 0 else (None, EMPTY_TREE)

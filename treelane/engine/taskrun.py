@@ -15,9 +15,11 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from treelane.engine import git, merge, snapshot
@@ -71,16 +73,24 @@ def run_task(engine: Engine, run: RunRec, t: TaskRec) -> None:
         t.started, t.finished, t.exit_code, t.error = time.time(), None, None, None
         attempt_id = engine.begin_attempt(run, t)
         state, lease = _attempt(engine, run, t)
+        ended = time.time()
         if engine.closing and state == "cancelled":
             state = "interrupted"  # the engine is stopping: resumable, not cancelled
-        engine.end_attempt(attempt_id, t, state)
         retry = state == "failed" and t.attempt <= t.spec.retries and not t.cancel.is_set()
+        if retry:
+            engine.end_attempt(attempt_id, t, state, finished=ended)
         if lease is not None and t.spec.isolation == "worktree":
             if state == "failed":
                 _keep_failed_attempt(engine, run, t, lease)
             engine.pool.release(lease.id)
         if not retry:
-            engine.scheduler.final_state(run, name, state)
+            # The attempt's end and the task's final state: one transaction.
+            engine.scheduler.final_state(
+                run,
+                name,
+                state,
+                also=functools.partial(engine.end_attempt, attempt_id, t, state, finished=ended),
+            )
             return
         engine.emit(
             TaskState(
@@ -103,7 +113,9 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
     except _InputConflict as exc:
         t.error = str(exc)
         return "failed", None
-    input_tree = git.tree_of(repo, input_commit)
+    # Only the cache key and a worktree task's result need the input's tree.
+    needs_tree = t.spec.cache or t.spec.isolation == "worktree"
+    input_tree = _tree_of(repo, input_commit) if needs_tree else ""
     key = None
     if t.spec.cache:
         key = cache_key(t.spec.run, t.spec.env_dict, input_tree, engine.settings.cache_salt)
@@ -147,12 +159,31 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
         tree = snapshot.take(lease.path).tree
         t.result = _result_commit(engine, run, t, input_commit, input_tree, tree)
     if key is not None:
-        engine.cache.put(key, git.tree_of(repo, t.result), buf.all, t.spec.cache_ttl)
+        engine.cache.put(key, _tree_of(repo, t.result), buf.all, t.spec.cache_ttl)
     return "succeeded", lease
 
 
 class _InputConflict(Exception):
     pass
+
+
+@dataclass
+class _Merge:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    result: tuple[str | None, list[merge.Conflict]] | None = None
+
+
+_known_trees: dict[tuple[Path, str], str] = {}
+_KNOWN_TREES_MAX = 4096
+
+
+def _tree_of(repo: Path, commit: str) -> str:
+    """A commit's tree, memoised (a commit id always names the same tree)."""
+    tree = _known_trees.get((repo, commit))
+    if tree is None:
+        tree = git.tree_of(repo, commit)
+        _remember_tree(repo, commit, tree)
+    return tree
 
 
 def _input(engine: Engine, run: RunRec, t: TaskRec) -> str:
@@ -163,9 +194,15 @@ def _input(engine: Engine, run: RunRec, t: TaskRec) -> str:
     commits = [r for r in results if r is not None]
     if len(commits) == 1:
         return commits[0]
-    commit, conflicts = merge.merged_commit(
-        engine.ws.root, commits, f"treelane: inputs of {t.spec.name} ({run.id})\n"
-    )
+    # Tasks whose needs have the same results share one merge (computed once).
+    with run.inputs_lock:
+        slot = run.inputs.setdefault(tuple(commits), _Merge())
+    with slot.lock:
+        if slot.result is None:
+            slot.result = merge.merged_commit(
+                engine.ws.root, commits, f"treelane: inputs {', '.join(needs)} ({run.id})\n"
+            )
+        commit, conflicts = slot.result
     if commit is None:
         paths = ", ".join(f"{c.path} ({c.kind})" for c in conflicts)
         raise _InputConflict(f"inputs {', '.join(needs)} conflict in {paths}")
@@ -182,8 +219,16 @@ def _result_commit(
         commit = git.commit_tree(
             repo, tree, [input_commit], f"treelane: {t.spec.name} ({run.id})\n"
         )
+        _remember_tree(repo, commit, tree)
     git.update_ref(repo, f"{RUN_REFS}/{run.id}/{t.spec.name}", commit)
     return commit
+
+
+def _remember_tree(repo: Path, commit: str, tree: str) -> None:
+    """Seed the memo with a commit we just made (its tree is known: no git call later)."""
+    if len(_known_trees) >= _KNOWN_TREES_MAX:
+        _known_trees.clear()
+    _known_trees[(repo, commit)] = tree
 
 
 def _worktree(engine: Engine, run: RunRec, t: TaskRec, commit: str) -> Lease:

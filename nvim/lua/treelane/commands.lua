@@ -66,8 +66,13 @@ end
 
 local function fetch_worktrees(cid, fn)
   exec(cid, "treelane.worktrees", {}, function(result)
-    known_worktrees[cid] = result.worktrees or {}
-    fn(known_worktrees[cid])
+    local rows = result.worktrees or {}
+    for _, row in ipairs(rows) do
+      row.path = util.value(row.path)
+      row.real = row.path and util.realpath(row.path) -- resolved once, matched often
+    end
+    known_worktrees[cid] = rows
+    fn(rows)
   end)
 end
 
@@ -79,9 +84,8 @@ local function worktree_of(rows, path)
   local real = util.realpath(path)
   local best, best_len = "main", -1
   for _, row in ipairs(rows) do
-    local wt = util.value(row.path)
+    local wt = row.real or (util.value(row.path) and util.realpath(row.path))
     if wt then
-      wt = util.realpath(wt)
       if util.is_inside(real, wt) and #wt > best_len then
         best, best_len = row.id, #wt
       end
@@ -106,10 +110,13 @@ end
 
 --- The client whose managed worktrees (as last listed) contain `path`.
 function client.worktree_owner(path)
+  if next(known_worktrees) == nil then
+    return nil
+  end
   local real = util.realpath(path)
   for cid, rows in pairs(known_worktrees) do
     for _, row in ipairs(rows) do
-      if row.id ~= "main" and util.value(row.path) and util.is_inside(real, util.realpath(row.path)) then
+      if row.id ~= "main" and row.real and util.is_inside(real, row.real) then
         return cid
       end
     end
@@ -141,7 +148,7 @@ end
 
 function sub.status(ctx)
   local function show()
-    status.show(ctx.cid, ctx.root, { window = M.config.status_window })
+    status.show(ctx.cid, ctx.root, { window = M.config.status_window, only = ctx.args[1] })
   end
   if ctx.args[1] then
     exec(ctx.cid, "treelane.status", { run = ctx.args[1] }, function(result)

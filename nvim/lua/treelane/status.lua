@@ -32,11 +32,15 @@ function M.forget(client_id)
   stores[client_id] = nil
 end
 
+local seq = 0
+
 local function get_run(client_id, id, workflow)
   local s = store(client_id)
   local run = s.runs[id]
   if run == nil then
-    run = { run = id, workflow = workflow, state = "running", tasks = {}, index = {} }
+    seq = seq + 1
+    -- `started` (epoch seconds) orders the runs; the server's snapshot corrects it.
+    run = { run = id, workflow = workflow, state = "running", tasks = {}, index = {}, started = os.time(), seq = seq }
     s.runs[id] = run
     s.order[#s.order + 1] = id
   end
@@ -68,7 +72,6 @@ end
 function M.started(client_id, result)
   local run = get_run(client_id, result.run, result.workflow)
   run.state, run.finished = "running", nil
-  run.started_here = os.time()
   for _, name in ipairs(result.tasks or {}) do
     get_task(run, name)
   end
@@ -92,7 +95,7 @@ function M.run_finished(client_id, p)
   run.state = p.state
   run.duration_ms = util.value(p.duration_ms)
   run.counts = util.value(p.counts)
-  run.finished = run.finished or os.date("!%Y-%m-%dT%H:%M:%S")
+  run.finished = run.finished or os.time()
   return run
 end
 
@@ -102,8 +105,8 @@ function M.snapshot(client_id, result)
   for _, r in ipairs(result.runs or {}) do
     local run = get_run(client_id, r.run, r.workflow)
     run.state = r.state
-    run.started = util.value(r.started)
-    run.finished = util.value(r.finished)
+    run.started = util.epoch(r.started) or run.started
+    run.finished = util.epoch(r.finished)
     run.tasks, run.index = {}, {}
     for _, t in ipairs(r.tasks or {}) do
       copy_task(get_task(run, t.name), t)
@@ -120,6 +123,12 @@ function M.runs(client_id)
   for _, id in ipairs(s.order) do
     out[#out + 1] = s.runs[id]
   end
+  table.sort(out, function(a, b)
+    if a.started ~= b.started then
+      return a.started < b.started
+    end
+    return a.seq < b.seq
+  end)
   return out
 end
 
@@ -161,8 +170,12 @@ local function run_header(run)
   if started then
     parts[#parts + 1] = "started " .. started
   end
-  if run.duration_ms then
-    parts[#parts + 1] = util.duration(run.duration_ms)
+  local ms = run.duration_ms
+  if ms == nil and run.state ~= "running" and run.started and run.finished then
+    ms = math.floor((run.finished - run.started) * 1000 + 0.5)
+  end
+  if ms then
+    parts[#parts + 1] = util.duration(ms)
   end
   if run.counts then
     local counts = {}
@@ -176,7 +189,8 @@ local function run_header(run)
 end
 
 --- The lines of the status view, and what each line is about ({ run, task }).
-function M.render(client_id, root)
+--- `only`: show that run alone.
+function M.render(client_id, root, only)
   local s = store(client_id)
   local lines, about = {}, {}
   local head = "treelane  " .. (root or "")
@@ -190,6 +204,11 @@ function M.render(client_id, root)
   lines[2] = ""
   about[1], about[2] = {}, {}
   local runs = M.runs(client_id)
+  if only then
+    runs = vim.tbl_filter(function(r)
+      return r.run == only
+    end, runs)
+  end
   if #runs == 0 then
     lines[#lines + 1] = "No runs yet: :Treelane start {workflow}"
   end
@@ -233,7 +252,7 @@ local views = {} -- bufnr -> { client_id, root, about }
 --- Show (or refresh) the status view of a client.
 function M.show(client_id, root, opts)
   opts = opts or {}
-  local lines, about = M.render(client_id, root)
+  local lines, about = M.render(client_id, root, opts.only)
   local buf = util.scratch(STATUS_BUFFER, lines, {
     filetype = "treelane",
     window = opts.window,
@@ -251,7 +270,7 @@ function M.show(client_id, root, opts)
       end,
     },
   })
-  views[buf] = { client_id = client_id, root = root, about = about }
+  views[buf] = { client_id = client_id, root = root, about = about, only = opts.only }
   return buf
 end
 
@@ -271,7 +290,7 @@ function M.refresh_view(client_id)
   vim.defer_fn(function()
     pending_redraw = false
     if vim.api.nvim_buf_is_valid(buf) then
-      local lines, about = M.render(view.client_id, view.root)
+      local lines, about = M.render(view.client_id, view.root, view.only)
       util.set_lines(buf, lines)
       view.about = about
     end

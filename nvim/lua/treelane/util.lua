@@ -229,13 +229,27 @@ function M.duration(ms)
   return string.format("%dm%02ds", math.floor(ms / 60000), math.floor(ms / 1000) % 60)
 end
 
---- "2024-05-01T12:34:56.789+00:00" -> "12:34:56" (the server's ISO times are UTC).
-function M.clock(iso)
+--- Seconds since the epoch of the server's ISO times ("2024-05-01T12:34:56.789+00:00", UTC).
+function M.epoch(iso)
   iso = M.value(iso)
   if type(iso) ~= "string" then
     return nil
   end
-  return iso:match("T(%d%d:%d%d:%d%d)") or iso
+  local y, mo, d, h, mi, sec, frac = iso:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)%.?(%d*)")
+  if y == nil then
+    return nil
+  end
+  local fields = { year = tonumber(y), month = tonumber(mo), day = tonumber(d), hour = tonumber(h),
+    min = tonumber(mi), sec = tonumber(sec), isdst = false }
+  -- os.time() reads the fields as local time: add the local offset from UTC back.
+  local now = os.time()
+  local offset = os.difftime(now, os.time(os.date("!*t", now)))
+  return os.time(fields) + offset + (frac ~= "" and tonumber("0." .. frac) or 0)
+end
+
+--- Local wall-clock time "12:34:56" of an epoch.
+function M.clock(epoch)
+  return epoch and os.date("%H:%M:%S", math.floor(epoch)) or nil
 end
 
 function M.short(commit)
@@ -273,7 +287,7 @@ function M.scratch(name, lines, opts)
     if opts.filetype then
       vim.bo[buf].filetype = opts.filetype
     end
-    vim.keymap.set("n", "q", "<cmd>close<cr>", { buffer = buf, nowait = true, desc = "Close" })
+    vim.keymap.set("n", "q", M.close_window, { buffer = buf, nowait = true, desc = "Close" })
     for lhs, fn in pairs(opts.keymaps or {}) do
       vim.keymap.set("n", lhs, fn, { buffer = buf, nowait = true })
     end
@@ -305,6 +319,15 @@ function M.scratch(name, lines, opts)
     vim.api.nvim_set_current_win(win)
   end
   return buf, win
+end
+
+--- Close the current window; in the last window, show the alternate buffer instead.
+function M.close_window()
+  if #vim.api.nvim_tabpage_list_wins(0) > 1 then
+    vim.cmd("close")
+  elseif not pcall(vim.cmd, "buffer #") then
+    vim.cmd("enew")
+  end
 end
 
 --- Replace the lines of a (nomodifiable) scratch buffer.
