@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from treelane.commands import COMMANDS, Context
+from treelane.commands import command
 from treelane.commands.checkpoint import resolve_worktree
+from treelane.commands.context import Context
 from treelane.errors import InvalidArgument, RequestFailed
 
 WORKFLOWS = """\
@@ -36,8 +37,8 @@ def ctx(repo: Path, git: Callable[..., str]) -> Iterator[Context]:
     c.close()
 
 
-def call(ctx: Context, command: str, arg: Any = None) -> dict[str, Any]:
-    return COMMANDS[f"treelane.{command}"](ctx, arg)
+def call(ctx: Context, name: str, arg: Any = None) -> dict[str, Any]:
+    return command(f"treelane.{name}")(ctx, arg)
 
 
 def wait_run(ctx: Context, run: str) -> str:

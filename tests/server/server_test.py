@@ -15,7 +15,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
-from treelane.commands import COMMANDS
+from treelane.commands import COMMAND_NAMES
 
 REQUEST_FAILED = -32803
 INVALID_PARAMS = -32602
@@ -146,7 +146,7 @@ async def test_bad_arguments_get_invalid_params_and_server_stays_up(
     client: LanguageClient,
 ) -> None:
     covered = {name for name, _ in BAD_ARGUMENTS}
-    assert covered == set(COMMANDS), set(COMMANDS) - covered
+    assert covered == set(COMMAND_NAMES), set(COMMAND_NAMES) - covered
     for command, arg in BAD_ARGUMENTS:
         with pytest.raises(JsonRpcException) as err:
             await execute(client, command, arg)

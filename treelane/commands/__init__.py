@@ -1,41 +1,46 @@
 """Editor-agnostic command implementations, shared by the LSP server and the CLI.
 
 Each takes a :class:`~treelane.commands.context.Context` and the command's one JSON
-argument, and returns plain JSON-able data. ``COMMANDS`` maps protocol names to them.
+argument, and returns plain JSON-able data. The implementations (and the engine under
+them) are imported on first use, so a server answers ``initialize`` without loading them.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from treelane.commands.cancel import cancel
-from treelane.commands.checkpoint import checkpoint, redo, undo
-from treelane.commands.cleanup import cleanup
-from treelane.commands.context import Context
-from treelane.commands.merge import merge
-from treelane.commands.resume import resume
-from treelane.commands.start import start
-from treelane.commands.status import status
-from treelane.commands.trace import output, report, trace
-from treelane.commands.worktrees import worktrees
+if TYPE_CHECKING:
+    from treelane.commands.context import Context
 
-Command = Callable[[Context, Any], dict[str, Any]]
+Command = Callable[["Context", Any], dict[str, Any]]
 
-COMMANDS: dict[str, Command] = {
-    "treelane.start": start,
-    "treelane.status": status,
-    "treelane.cancel": cancel,
-    "treelane.resume": resume,
-    "treelane.checkpoint": checkpoint,
-    "treelane.undo": undo,
-    "treelane.redo": redo,
-    "treelane.merge": merge,
-    "treelane.worktrees": worktrees,
-    "treelane.cleanup": cleanup,
-    "treelane.trace": trace,
-    "treelane.report": report,
-    "treelane.output": output,
+# protocol name -> (module, function)
+_IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
+    "treelane.start": ("start", "start"),
+    "treelane.status": ("status", "status"),
+    "treelane.cancel": ("cancel", "cancel"),
+    "treelane.resume": ("resume", "resume"),
+    "treelane.checkpoint": ("checkpoint", "checkpoint"),
+    "treelane.undo": ("checkpoint", "undo"),
+    "treelane.redo": ("checkpoint", "redo"),
+    "treelane.merge": ("merge", "merge"),
+    "treelane.worktrees": ("worktrees", "worktrees"),
+    "treelane.cleanup": ("cleanup", "cleanup"),
+    "treelane.trace": ("trace", "trace"),
+    "treelane.report": ("trace", "report"),
+    "treelane.output": ("trace", "output"),
 }
 
-__all__ = ["COMMANDS", "Command", "Context"]
+COMMAND_NAMES: tuple[str, ...] = tuple(_IMPLEMENTATIONS)
+
+
+def command(name: str) -> Command:
+    """The implementation of protocol command ``name`` (KeyError if there is none)."""
+    module, function = _IMPLEMENTATIONS[name]
+    fn: Command = getattr(importlib.import_module(f"treelane.commands.{module}"), function)
+    return fn
+
+
+__all__ = ["COMMAND_NAMES", "Command", "command"]

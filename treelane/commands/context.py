@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from treelane.engine import git
-from treelane.engine.core import Engine
 from treelane.engine.workflow import CONFIG_FILE, Config, ConfigError, load_config, parse_config
 from treelane.errors import RequestFailed
+
+if TYPE_CHECKING:
+    from treelane.engine.core import Engine
 
 
 class Context:
@@ -26,6 +28,9 @@ class Context:
                     raise RequestFailed(
                         "no workspace folder: open a folder inside a git repository"
                     )
+                from treelane.engine import git  # the engine loads on first use
+                from treelane.engine.core import Engine
+
                 top = git.discover(self.root).toplevel
                 self._engine = Engine(top, config=_config_or_default(top))
                 self.on_engine(self._engine)

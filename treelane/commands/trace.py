@@ -6,7 +6,6 @@ from typing import Any
 
 from treelane.commands import _args
 from treelane.commands.context import Context
-from treelane.report.timeline import render_timeline
 
 
 def trace(ctx: Context, raw: Any) -> dict[str, Any]:
@@ -18,6 +17,8 @@ def trace(ctx: Context, raw: Any) -> dict[str, Any]:
 def report(ctx: Context, raw: Any) -> dict[str, Any]:
     run = _args.run_id(_args.obj(raw, ("run",)))
     assert run is not None
+    from treelane.report.timeline import render_timeline
+
     return {"run": run, "html": render_timeline(ctx.engine().report_data(run))}
 
 

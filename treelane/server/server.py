@@ -17,7 +17,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
@@ -26,8 +26,8 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path, to_fs_path
 
 from treelane import __version__
-from treelane.commands import COMMANDS, Command, Context
-from treelane.engine.core import Engine
+from treelane.commands import COMMAND_NAMES, Command, command
+from treelane.commands.context import Context
 from treelane.engine.events import (
     Event,
     Notice,
@@ -47,6 +47,9 @@ from treelane.server.diagnostics import (
     task_table_range,
 )
 from treelane.server.progress import RunProgress
+
+if TYPE_CHECKING:
+    from treelane.engine.core import Engine
 
 REQUEST_FAILED = -32803  # LSP RequestFailed
 # What an untrusted workspace may still do (the client says so in initializationOptions).
@@ -487,8 +490,8 @@ def create_server() -> TreelaneServer:
     """A server with every command and notification handler registered."""
     ls = TreelaneServer()
 
-    for name, fn in COMMANDS.items():
-        ls.command(name)(_command_handler(name, fn))
+    for name in COMMAND_NAMES:
+        ls.command(name)(_command_handler(name))
 
     @ls.feature(types.INITIALIZE)
     def initialize(ls: TreelaneServer, params: types.InitializeParams) -> None:
@@ -538,11 +541,11 @@ def create_server() -> TreelaneServer:
     return ls
 
 
-def _command_handler(name: str, fn: Command) -> Callable[..., Any]:
+def _command_handler(name: str) -> Callable[..., Any]:
     async def handler(ls: TreelaneServer, *args: Any) -> Any:
-        return await ls.call(name, fn, args)
+        return await ls.call(name, command(name), args)
 
-    handler.__name__ = fn.__name__
+    handler.__name__ = name.replace(".", "_")
     return handler
 
 
