@@ -157,7 +157,7 @@ class Checkpoints:
         dropped = [c for c in hist.checkpoints if cur is not None and c.id > cur]
         with self.store.write() as db:
             new_id = (
-                db["checkpoints"]
+                db.table("checkpoints")
                 .insert(
                     {
                         "worktree": wt_id,
@@ -188,7 +188,7 @@ class Checkpoints:
         if dropped:  # once the rows say so, the dropped ones leave the checkpoint refs
             _update_refs(repo, [f"delete {c.ref} {c.commit}" for c in dropped])
         return Checkpoint(
-            int(new_id), wt_id, commit, snap.tree, snap.index_tree, snap.head, message, now
+            int(new_id or 0), wt_id, commit, snap.tree, snap.index_tree, snap.head, message, now
         )
 
     def _set_head(self, current: int | None, wt_id: str, pending: int | None) -> None:

@@ -187,7 +187,7 @@ class Engine:
         run_id = self._new_run_id()
         now = time.time()
         with self.store.write() as db:
-            db["runs"].insert(
+            db.table("runs").insert(
                 {
                     "id": run_id,
                     "workflow": wf.name,
@@ -201,7 +201,7 @@ class Engine:
                     "settings": json.dumps({"cache_salt": self.settings.cache_salt}),
                 }
             )
-            db["tasks"].insert_all(
+            db.table("tasks").insert_all(
                 {"run": run_id, "name": t.name, "idx": i, "state": "queued"}
                 for i, t in enumerate(wf.tasks)
             )
@@ -274,12 +274,11 @@ class Engine:
                     "UPDATE tasks SET state = 'queued', error = NULL WHERE run = ? AND name = ?",
                     (run_id, name),
                 )
-        rec = RunRec(run_id, wf, row["base_commit"], row["started"], recs)
-        self.emit(RunStarted(run_id, wf.name, wf.names()))
-        for name in requeued:
-            self.emit(TaskState(run_id, name, "queued", recs[name].attempt, None, None, None))
+        run_rec = RunRec(run_id, wf, row["base_commit"], row["started"], recs)
+        kept = {n: t.state for n, t in recs.items() if n not in requeued}
+        self.emit(RunStarted(run_id, wf.name, wf.names(), kept))
         self.monitor.wake()
-        self.scheduler.submit(rec)
+        self.scheduler.submit(run_rec)
         return requeued
 
     def _run_row(self, run_id: str) -> dict[str, Any]:
@@ -442,7 +441,7 @@ class Engine:
         if not lines:
             return
         with self.store.write() as db:
-            db["output"].insert_all(
+            db.table("output").insert_all(
                 {"run": buf.run, "task": buf.task, "attempt": buf.attempt, "time": ts, "line": ln}
                 for ts, ln in lines
             )

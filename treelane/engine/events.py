@@ -61,9 +61,10 @@ class RunStarted(NamedTuple):
     run: str
     workflow: str
     tasks: list[str]
+    kept: dict[str, str] | None = None  # a resumed run's tasks that keep their state
 
     def to_dict(self) -> dict[str, Any]:
-        return self._asdict()
+        return {"run": self.run, "workflow": self.workflow, "tasks": self.tasks}
 
 
 class RunFinished(NamedTuple):

@@ -166,7 +166,7 @@ class WorktreePool:
                     wt_id = f"wt-{n + 1}"
                 path = self.ws.worktrees_dir / wt_id
                 o = self.owner
-                self.store.db["worktrees"].insert(
+                self.store.db.table("worktrees").insert(
                     {
                         "id": wt_id,
                         "path": str(path),

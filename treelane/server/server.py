@@ -180,7 +180,12 @@ class TreelaneServer(LanguageServer):
     def _run_started(self, ev: RunStarted) -> None:
         prog = RunProgress(ev.run, ev.workflow, ev.tasks)
         self.runs[ev.run] = prog
+        kept = ev.kept or {}
+        for task, state in kept.items():  # a resumed run keeps what succeeded
+            prog.update(task, state)
         for task in ev.tasks:
+            if task in kept:
+                continue
             self.protocol.notify(
                 "treelane/taskState",
                 {

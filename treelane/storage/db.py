@@ -139,7 +139,7 @@ class Store:
         self, kind: str, run: str | None = None, task: str | None = None, **data: Any
     ) -> None:
         with self.write() as db:
-            db["events"].insert(
+            db.table("events").insert(
                 {
                     "time": time.time(),
                     "run": run,
