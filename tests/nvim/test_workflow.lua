@@ -269,9 +269,27 @@ local function main()
   end)
   check("worktrees lists main first", lines[1]:find(repo, 1, true) ~= nil, lines[1])
 
+  -- A buffer in a managed worktree: same client, and checkpoint targets that worktree.
+  local rows
+  treelane.execute("treelane.worktrees", {}, function(err, result)
+    rows = err and {} or result.worktrees
+  end)
+  wait_for("treelane.worktrees", function()
+    return rows ~= nil
+  end)
+  local managed = rows[2]
+  check("a managed worktree exists", managed ~= nil and managed.id ~= "main", vim.inspect(rows))
+  vim.cmd("silent edit " .. vim.fn.fnameescape(managed.path .. "/README.md"))
+  check("worktree buffer uses the repository's client", treelane.client_id() == client_id,
+    tostring(treelane.client_id()) .. " vs " .. tostring(client_id))
+  local from = #notes + 1
+  vim.cmd("Treelane checkpoint in a worktree")
+  local in_wt = wait_note("checkpoint %d+ of (%S+) %(", from)
+  check("checkpoint targets the buffer's managed worktree", in_wt == managed.id, in_wt .. " vs " .. managed.id)
+
   -- :Treelane merge with no run merges the latest successful run into main.
   home()
-  local from = #notes + 1
+  from = #notes + 1
   vim.cmd("Treelane merge")
   wait_note("merged run " .. diamond, from)
   check("merge defaults to the latest run", read_file(repo .. "/d.txt") == "A\nB\nC\n")

@@ -47,6 +47,7 @@ local function client_config(root)
     cmd_env = cfg.cmd_env,
     root_dir = root,
     workspace_folders = { { uri = vim.uri_from_fname(root), name = vim.fn.fnamemodify(root, ":t") } },
+    init_options = cfg.init_options,
     capabilities = cfg.capabilities or vim.lsp.protocol.make_client_capabilities(),
     handlers = handlers,
     on_attach = cfg.on_attach,
@@ -66,10 +67,11 @@ local function client_config(root)
         forget(client_id)
         if code ~= 0 or (signal and signal ~= 0) then
           util.error(string.format(
-            "the server for %s exited (code %s, signal %s); see :lua vim.cmd('edit ' .. vim.lsp.get_log_path())",
+            "the server for %s exited (code %s, signal %s); its stderr is in %s",
             root,
             tostring(code),
-            tostring(signal)
+            tostring(signal),
+            vim.lsp.get_log_path()
           ))
         end
         for _, fn in ipairs(waiting) do
@@ -196,13 +198,14 @@ function M.execute(client_id, command, args, callback)
       return
     end
     local params = { command = command, arguments = { util.object(args) } }
-    local ok = util.client_call(client, "request", "workspace/executeCommand", params, util.safe(function(err, result)
+    local on_answer = util.safe(function(err, result)
       if err then
         callback(type(err) == "table" and (err.message or vim.inspect(err)) or tostring(err))
       else
         callback(nil, util.value(result))
       end
-    end), 0)
+    end)
+    local ok = util.client_call(client, "request", "workspace/executeCommand", params, on_answer, 0)
     if not ok then
       callback("the treelane server is not running")
     end

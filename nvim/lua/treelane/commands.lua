@@ -247,7 +247,8 @@ function sub.merge(ctx)
     end
   end
   local function merge(id)
-    client.execute(ctx.cid, "treelane.merge", { run = id, into = into, preview = preview }, function(err, result)
+    local args = { run = id, into = into, preview = preview }
+    client.execute(ctx.cid, "treelane.merge", args, function(err, result)
       if err then
         util.error(err)
         if not preview and err:find("conflict", 1, true) then

@@ -25,6 +25,9 @@ local defaults = {
   open_quickfix = true,
   -- vim.notify when a run finishes.
   notify_run_finished = true,
+  -- initializationOptions for the server: { trusted = false } makes it refuse
+  -- every command that runs or changes something (status, worktrees, log remain).
+  init_options = nil,
   -- Passed to the client as is.
   capabilities = nil,
   on_attach = nil,
@@ -108,8 +111,15 @@ local augroup = nil
 
 --- Configure the plugin, define :Treelane and start attaching buffers.
 function M.setup(opts)
-  M.config = vim.tbl_deep_extend("force", vim.deepcopy(defaults), opts or {})
-  if opts and opts.cmd then
+  opts = opts or {}
+  if opts.cmd ~= nil and (type(opts.cmd) ~= "table" or type(opts.cmd[1]) ~= "string") then
+    error('treelane.setup: cmd must be a list of strings, like { "python3", "-m", "treelane", "serve" }', 2)
+  end
+  if opts.status_window ~= nil and opts.status_window ~= "split" and opts.status_window ~= "float" then
+    error("treelane.setup: status_window must be \"split\" or \"float\"", 2)
+  end
+  M.config = vim.tbl_deep_extend("force", vim.deepcopy(defaults), opts)
+  if opts.cmd then
     M.config.cmd = opts.cmd -- a list: replaced, not merged
   end
   client.config = M.config

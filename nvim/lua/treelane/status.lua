@@ -6,18 +6,8 @@ local util = require("treelane.util")
 
 local M = {}
 
-local FINAL = {
-  succeeded = true,
-  cached = true,
-  failed = true,
-  skipped = true,
-  cancelled = true,
-  interrupted = true,
-}
-
-M.FINAL = FINAL
-
-local stores = {} -- client_id -> { runs = { [id] = run }, order = { id, ... }, concurrency = {...}, pool = {...} }
+-- client_id -> { runs = { [id] = run }, order = { id, ... }, concurrency = {...}, pool = {...} }
+local stores = {}
 
 local function store(client_id)
   local s = stores[client_id]
@@ -40,7 +30,15 @@ local function get_run(client_id, id, workflow)
   if run == nil then
     seq = seq + 1
     -- `started` (epoch seconds) orders the runs; the server's snapshot corrects it.
-    run = { run = id, workflow = workflow, state = "running", tasks = {}, index = {}, started = os.time(), seq = seq }
+    run = {
+      run = id,
+      workflow = workflow,
+      state = "running",
+      tasks = {},
+      index = {},
+      started = os.time(),
+      seq = seq,
+    }
     s.runs[id] = run
     s.order[#s.order + 1] = id
   end
@@ -75,7 +73,6 @@ function M.started(client_id, result)
   for _, name in ipairs(result.tasks or {}) do
     get_task(run, name)
   end
-  store(client_id).last_started = result.run
   return run
 end
 
@@ -134,10 +131,6 @@ end
 
 function M.run(client_id, id)
   return store(client_id).runs[id]
-end
-
-function M.last_started(client_id)
-  return store(client_id).last_started
 end
 
 --- How many tasks of unfinished runs are running right now.
