@@ -35,7 +35,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
-    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=16)
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=20)
 
 
 def build_parser() -> Parser:
