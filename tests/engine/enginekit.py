@@ -199,7 +199,7 @@ def stamped(name: str, log: Path, body: str) -> str:
 def alive(pid: int) -> bool:
     """Is ``pid`` a live process? (A zombie has ended: only its exit status is left.)"""
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
 

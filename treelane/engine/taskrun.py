@@ -196,7 +196,7 @@ def _input(engine: Engine, run: RunRec, t: TaskRec) -> str:
         return commits[0]
     # Tasks whose needs have the same results share one merge (computed once).
     with run.inputs_lock:
-        slot = run.inputs.setdefault(tuple(commits), _Merge())
+        slot: _Merge = run.inputs.setdefault(tuple(commits), _Merge())
     with slot.lock:
         if slot.result is None:
             slot.result = merge.merged_commit(
