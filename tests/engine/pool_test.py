@@ -563,3 +563,17 @@ def test_remove_does_not_take_a_worktree_leased_elsewhere(
     reason = pool.remove(lease.id, force=True)
     assert reason is not None and "busy" in reason
     assert lease.path.is_dir()
+
+
+def test_acquire_of_a_missing_full_sha_fails_and_keeps_the_worktree_usable(repo: Path) -> None:
+    ws = open_workspace(repo)
+    store = Store(ws.db_path)
+    pool = WorktreePool(ws, store, PoolConfig(size=2))
+    lease = pool.acquire("HEAD")
+    pool.release(lease.id)
+    with pytest.raises(RequestFailed, match="unknown commit"):
+        pool.acquire("0123456789abcdef0123456789abcdef01234567")
+    (info,) = pool.list()
+    assert info.state == "idle" and info.drift is None
+    assert pool.acquire("HEAD").id == lease.id
+    store.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -32,6 +33,7 @@ from treelane.errors import RequestFailed
 from treelane.storage.db import Store
 
 SAVED_REFS = "refs/treelane/saved"
+_FULL_SHA = re.compile(r"[0-9a-f]{40}")
 HOST = socket.gethostname()
 
 
@@ -101,7 +103,8 @@ class WorktreePool:
 
     def acquire(self, commit: str, *, run: str | None = None, task: str | None = None) -> Lease:
         """A clean worktree checked out (detached) at ``commit``, leased to this process."""
-        sha = git.resolve_commit(self.ws.root, commit)
+        # A full sha (the scheduler's own commits) needs no lookup: checkout checks it.
+        sha = commit if _FULL_SHA.fullmatch(commit) else git.resolve_commit(self.ws.root, commit)
         self.reclaim_dead()
         while True:
             row = self._lease_idle(sha, run, task)
@@ -112,6 +115,9 @@ class WorktreePool:
                 if self._prepare(row, path, sha):
                     return Lease(row["id"], path, sha)
             except git.GitError as exc:
+                if not git.object_exists(self.ws.root, sha):  # the caller's commit, not the tree
+                    self.release(row["id"])
+                    raise RequestFailed(f"unknown commit {sha}") from None
                 self._mark_drift(row["id"], f"could not be reused: {exc}")
 
     def _lease_idle(self, sha: str, run: str | None, task: str | None) -> dict[str, Any] | None:

@@ -128,17 +128,22 @@ class Session:
             _seed(wt, Path(env["GIT_INDEX_FILE"]))
         res = git.run(["write-tree"], wt, env=env, check=False)
         index_tree = res.stdout.strip() if res.returncode == 0 else None
-        git.run(["add", "-A", "--ignore-errors"], wt, env=env)
-        brought = included(wt)
-        if brought:  # (a pathspec exclusion would make ``add`` fail on ignored ones)
-            git.run(["update-index", "--force-remove", "--", *brought], wt, env=env)
-        tree = git.out(["write-tree"], wt, env=env)
+        tree = self.files_tree()
         res = git.run(["rev-parse", "HEAD", "HEAD^{tree}"], wt, check=False)
         head, head_tree = res.stdout.split() if res.returncode == 0 else (None, EMPTY_TREE)
         if index_tree is None:  # unmerged entries: record HEAD's tree as the staged state
             index_tree = head_tree
         self.current = Snapshot(tree, index_tree, head, head_tree)
         return self.current
+
+    def files_tree(self) -> str:
+        """The tree of every file in the worktree (untracked ones too, ignored ones not)."""
+        wt, env = self.wt, self.env
+        git.run(["add", "-A", "--ignore-errors"], wt, env=env)
+        brought = included(wt)
+        if brought:  # (a pathspec exclusion would make ``add`` fail on ignored ones)
+            git.run(["update-index", "--force-remove", "--", *brought], wt, env=env)
+        return git.out(["write-tree"], wt, env=env)
 
     def restore(self, target_tree: str, target_index: str) -> None:
         """Make the files equal ``target_tree`` and the index ``target_index``.
@@ -163,6 +168,12 @@ class Session:
 def session(wt: Path) -> Iterator[Session]:
     with temp_index(Path(wt)) as env:
         yield Session(Path(wt), env)
+
+
+def files_tree(wt: Path) -> str:
+    """The tree of every file in ``wt`` (a task's result), without touching its index."""
+    with session(wt) as s:
+        return s.files_tree()
 
 
 def take(wt: Path) -> Snapshot:

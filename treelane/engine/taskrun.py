@@ -156,7 +156,7 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
     if t.spec.isolation == "shared":
         t.result = input_commit  # shared tasks must not change files (checked at run end)
     else:
-        tree = snapshot.take(lease.path).tree
+        tree = snapshot.files_tree(lease.path)
         t.result = _result_commit(engine, run, t, input_commit, input_tree, tree)
     if key is not None:
         engine.cache.put(key, _tree_of(repo, t.result), buf.all, t.spec.cache_ttl)
