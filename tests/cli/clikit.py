@@ -9,54 +9,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-WORKFLOWS = """\
-[settings]
-max_parallel = 4
-pool_size = 4
+import repokit
+from repokit import workflows
 
-[workflows.diamond.tasks.a]
-run = "echo A > a.txt && echo made a"
-
-[workflows.diamond.tasks.b]
-needs = ["a"]
-run = "cat a.txt > b.txt && echo B >> b.txt"
-
-[workflows.diamond.tasks.c]
-needs = ["a"]
-run = "echo C > c.txt"
-
-[workflows.diamond.tasks.d]
-needs = ["b", "c"]
-run = "cat b.txt c.txt > d.txt"
-
-[workflows.slow.tasks.sleeper]
-run = "for i in 1 2 3 4 5 6 7 8 9 10; do echo tick $i; echo tick $i >> ticks.txt; sleep 0.4; done"
-cache = false
-
-[workflows.conflict.tasks.left]
-run = "echo left > README.md"
-
-[workflows.broken.tasks.fails]
-run = "echo 'about to fail'; exit 3"
-cache = false
-"""
+SLOW = "for i in 1 2 3 4 5 6 7 8 9 10; do echo tick $i; echo tick $i >> ticks.txt; sleep 0.4; done"
+WORKFLOWS = workflows(slow=SLOW, broken="echo 'about to fail'; exit 3")
 
 
 def make_repo(root: Path, toml: str = WORKFLOWS) -> Path:
     """A git repository on ``main`` with README.md and treelane.toml committed."""
-    root.mkdir(parents=True, exist_ok=True)
-    for args in (
-        ["init", "-q"],
-        ["symbolic-ref", "HEAD", "refs/heads/main"],
-        ["config", "user.name", "Test User"],
-        ["config", "user.email", "test@example.com"],
-    ):
-        git(root, *args)
-    (root / "README.md").write_text("hello\n")
-    (root / "treelane.toml").write_text(toml)
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "init")
-    return root.resolve()
+    return repokit.make_repo(root, toml)
 
 
 def git(cwd: Path, *args: str) -> str:

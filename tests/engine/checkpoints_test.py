@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import git
+from repokit import git
 
 from treelane.engine import snapshot
 from treelane.engine.checkpoints import (

@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import git
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from repokit import git
 
 from treelane.engine import git as g
 from treelane.errors import RequestFailed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import git
+from repokit import git
 
 from treelane.engine import merge
 from treelane.errors import RequestFailed

@@ -15,58 +15,18 @@ import sys
 from pathlib import Path
 
 import pytest
+import repokit
+from repokit import workflows
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 TIMEOUT = 120
 
-WORKFLOWS = """\
-[settings]
-max_parallel = 4
-pool_size = 4
-
-[workflows.diamond.tasks.a]
-run = "echo A > a.txt && echo made a"
-
-[workflows.diamond.tasks.b]
-needs = ["a"]
-run = "cat a.txt > b.txt && echo B >> b.txt"
-
-[workflows.diamond.tasks.c]
-needs = ["a"]
-run = "echo C > c.txt"
-
-[workflows.diamond.tasks.d]
-needs = ["b", "c"]
-run = "cat b.txt c.txt > d.txt"
-
-[workflows.conflict.tasks.left]
-run = "echo left > README.md"
-
-[workflows.slow.tasks.sleeper]
-run = "for i in $(seq 1 60); do echo tick $i; sleep 0.25; done"
-cache = false
-
-[workflows.broken.tasks.fails]
-run = "echo 'src/app.py:3:5: E999 something is wrong'; exit 3"
-cache = false
-"""
-
-
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+SLOW = "for i in $(seq 1 60); do echo tick $i; sleep 0.25; done"
 
 
 def make_repo(root: Path) -> Path:
-    root.mkdir(parents=True)
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "config", "user.name", "Test User")
-    _git(root, "config", "user.email", "test@example.com")
-    (root / "README.md").write_text("hello\n")
-    (root / "treelane.toml").write_text(WORKFLOWS)
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "init")
-    return root.resolve()
+    return repokit.make_repo(root, workflows(slow=SLOW))
 
 
 def find_nvim() -> str:

@@ -3,63 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
 from pytest_lsp import LanguageClient
+from repokit import WORKFLOWS, make_repo
+
+__all__ = ["CLIENTS", "WORKFLOWS", "Notes", "execute", "make_repo"]
 
 CLIENTS = ["visual-studio-code", "neovim@v0.7.0"]
-
-WORKFLOWS = """\
-[settings]
-max_parallel = 4
-pool_size = 4
-
-[workflows.diamond.tasks.a]
-run = "echo A > a.txt && echo made a"
-
-[workflows.diamond.tasks.b]
-needs = ["a"]
-run = "cat a.txt > b.txt && echo B >> b.txt"
-
-[workflows.diamond.tasks.c]
-needs = ["a"]
-run = "echo C > c.txt"
-
-[workflows.diamond.tasks.d]
-needs = ["b", "c"]
-run = "cat b.txt c.txt > d.txt"
-
-[workflows.slow.tasks.sleeper]
-run = "for i in 1 2 3 4 5 6 7 8 9 10; do echo tick $i; sleep 0.5; done"
-cache = false
-
-[workflows.conflict.tasks.left]
-run = "echo left > README.md"
-
-[workflows.broken.tasks.fails]
-run = "echo 'src/app.py:3:5: E999 something is wrong'; exit 3"
-cache = false
-"""
-
-
-def make_repo(root: Path, toml: str = WORKFLOWS) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-
-    def git(*args: str) -> None:
-        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
-
-    git("init", "-q", "-b", "main")
-    git("config", "user.name", "Test User")
-    git("config", "user.email", "test@example.com")
-    (root / "README.md").write_text("hello\n")
-    (root / "treelane.toml").write_text(toml)
-    git("add", "-A")
-    git("commit", "-qm", "init")
-    return root.resolve()
 
 
 class Notes:
