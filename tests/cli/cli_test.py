@@ -161,6 +161,27 @@ def test_sigint_cancels_the_run_and_exits_130(workspace: Path) -> None:
     assert r["tasks"][0]["state"] == "cancelled"
 
 
+def test_cancel_from_another_process_reaches_the_run(workspace: Path) -> None:
+    """`treelane run` in one terminal, `treelane cancel` in another (its own server)."""
+    proc = popen("run", "slow", "--json", cwd=workspace)
+    assert proc.stdout is not None
+    run = json.loads(proc.stdout.readline())["params"]["run"]
+    for line in proc.stdout:
+        if json.loads(line)["method"] == "treelane/output":
+            break
+    cancel = treelane("cancel", run, "--json", cwd=workspace)
+    assert cancel.returncode == 0, cancel.stderr
+    assert json.loads(cancel.stdout) == {"cancelled": ["sleeper"]}
+    rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    final = lines(rest)[-1]
+    assert final["method"] == "treelane/runFinished"
+    assert final["params"]["state"] == "cancelled"
+    again = treelane("cancel", run, cwd=workspace)
+    assert again.returncode == 1
+    assert "is not running (state: cancelled)" in one_line_reason(again.stderr)
+
+
 def test_second_sigint_stops_at_once_and_resume_finishes_the_run(workspace: Path) -> None:
     proc = popen("run", "slow", "--json", cwd=workspace)
     assert proc.stdout is not None

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from treelane.storage.db import Store
-from treelane.storage.schema import SCHEMA_VERSION
+from treelane.storage.schema import MIGRATIONS, SCHEMA_VERSION
 
 TABLES = {
     "meta",
@@ -27,6 +27,7 @@ TABLES = {
     "events",
     "cache",
     "samples",
+    "cancel_requests",
 }
 
 
@@ -43,9 +44,9 @@ def _tables(path: Path) -> set[str]:
     return {r[0] for r in rows} - {"sqlite_sequence"}
 
 
-def test_migrations_create_schema_version_1(store: Store) -> None:
-    assert SCHEMA_VERSION == 1
-    assert store.schema_version == 1
+def test_migrations_create_the_latest_schema(store: Store) -> None:
+    assert SCHEMA_VERSION == 2
+    assert store.schema_version == 2
     assert _tables(store.path) == TABLES
     assert store.one("PRAGMA journal_mode")["journal_mode"] == "wal"  # type: ignore[index]
     assert store.one("PRAGMA foreign_keys")["foreign_keys"] == 1  # type: ignore[index]
@@ -56,20 +57,39 @@ def test_reopening_is_idempotent(store: Store) -> None:
     store.close()
     for _ in range(2):
         again = Store(store.path)
-        assert again.schema_version == 1
+        assert again.schema_version == SCHEMA_VERSION
         rows = again.query("SELECT kind, run, data FROM events")
         assert rows == [{"kind": "hello", "run": "r1", "data": '{"n": 1}'}]
-        assert again.query("SELECT * FROM meta") == [{"key": "schema_version", "value": "1"}]
+        assert again.query("SELECT * FROM meta") == [
+            {"key": "schema_version", "value": str(SCHEMA_VERSION)}
+        ]
         again.close()
 
 
 def test_newer_schema_is_refused_and_left_alone(store: Store) -> None:
     store.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
     store.close()
-    with pytest.raises(RuntimeError, match=r"schema version 7, newer than this treelane \(1\)"):
+    with pytest.raises(RuntimeError, match=r"schema version 7, newer than this treelane \(2\)"):
         Store(store.path)
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("SELECT value FROM meta").fetchall() == [("7",)]
+
+
+def test_a_version_1_database_is_migrated_forward_keeping_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as conn:  # what treelane 0.1 with schema 1 left behind
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        for stmt in MIGRATIONS[0][1]:
+            conn.execute(stmt)
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        conn.execute("INSERT INTO events (time, kind) VALUES (1.0, 'old')")
+    store = Store(path)
+    try:
+        assert store.schema_version == SCHEMA_VERSION
+        assert "cancel_requests" in _tables(path)
+        assert store.query("SELECT kind FROM events") == [{"kind": "old"}]
+    finally:
+        store.close()
 
 
 def test_write_that_raises_rolls_back(store: Store) -> None:

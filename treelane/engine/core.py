@@ -219,13 +219,53 @@ class Engine:
                 return run_id
 
     def cancel(self, run_id: str, task: str | None = None) -> list[str]:
+        """Cancel a run (or one task of it) run here or by another live treelane process."""
         row = self._run_row(run_id)
         live = self.scheduler.runs.get(run_id)
-        if live is None:
-            raise RequestFailed(f"run {run_id} is not running here (state: {row['state']})")
-        if task is not None and task not in live.tasks:
-            raise RequestFailed(f"run {run_id} has no task {task!r}")
-        return self.scheduler.cancel(run_id, task)
+        if live is not None:
+            if task is not None and task not in live.tasks:
+                raise RequestFailed(f"run {run_id} has no task {task!r}")
+            return self.scheduler.cancel(run_id, task)
+        if row["state"] != "running" or not owner_alive(row["owner_pid"], row["owner_host"], None):
+            raise RequestFailed(f"run {run_id} is not running (state: {row['state']})")
+        names = [
+            r["name"]
+            for r in self.store.query(
+                "SELECT name FROM tasks WHERE run = ? AND state IN ('queued', 'running') "
+                "ORDER BY idx",
+                (run_id,),
+            )
+        ]
+        if task is not None:
+            known = self.store.one("SELECT 1 FROM tasks WHERE run = ? AND name = ?", (run_id, task))
+            if known is None:
+                raise RequestFailed(f"run {run_id} has no task {task!r}")
+            names = [n for n in names if n == task]
+        self.store.execute(
+            "INSERT INTO cancel_requests (run, task, created) VALUES (?, ?, ?)",
+            (run_id, task, time.time()),
+        )
+        return names
+
+    def _take_cancel_requests(self) -> None:
+        """Act on cancel requests that other processes left for runs running here."""
+        live = list(self.scheduler.runs)
+        if not live:
+            return
+        marks = ",".join("?" * len(live))
+        with self.store.write():
+            rows = self.store.query(
+                f"SELECT * FROM cancel_requests WHERE run IN ({marks}) ORDER BY id", tuple(live)
+            )
+            if rows:
+                self.store.execute(
+                    f"DELETE FROM cancel_requests WHERE id IN ({','.join('?' * len(rows))})",
+                    tuple(r["id"] for r in rows),
+                )
+        for r in rows:
+            run = self.scheduler.runs.get(r["run"])
+            if run is not None and (r["task"] is None or r["task"] in run.tasks):
+                self.scheduler.cancel(r["run"], r["task"])
 
     def resume(self, run_id: str) -> list[str]:
         """Re-queue what did not succeed (interrupted, failed, skipped, cancelled, queued)."""
@@ -448,12 +488,18 @@ class Engine:
         self.emit(Output(buf.run, buf.task, [ln for _, ln in lines]))
 
     def _flush_loop(self) -> None:
+        """Ten times a second: flush output; every few ticks, take cancel requests."""
+        tick = 0
         while not self._stop.wait(0.1):
             with self._buffers_lock:
                 bufs = list(self._buffers.values())
             for buf in bufs:
                 with contextlib.suppress(Exception):
                     self._write_output(buf)
+            tick += 1
+            if tick % 3 == 0:
+                with contextlib.suppress(Exception):
+                    self._take_cancel_requests()
 
     def shared_tree(self, run: RunRec, commit: str) -> SharedTree:
         with self._buffers_lock:

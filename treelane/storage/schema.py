@@ -131,6 +131,19 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "CREATE INDEX samples_time ON samples (time)",
         ],
     ),
+    (
+        2,
+        [
+            # Cancel requests for runs owned by another treelane process (another editor, or
+            # `treelane run` in another terminal): the owner picks them up and acts on them.
+            """CREATE TABLE cancel_requests (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                run TEXT NOT NULL,
+                task TEXT,
+                created REAL NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
