@@ -228,20 +228,16 @@ def test_apply_into_branch_of_linked_worktree(branches: Path, tmp_path: Path) ->
     assert git("status", "--porcelain", cwd=wt) == ""
 
 
-def test_merge_trees_and_merged_commit_in_order(branches: Path) -> None:
+def test_merged_commit_merges_in_order(branches: Path) -> None:
     repo = branches
     base = git("rev-parse", "main", cwd=repo)
     c1 = commit_on(repo, "b1", {"one.txt": "1\n"})
     c2 = commit_on(repo, "b2", {"two.txt": "2\n"})
     c3 = commit_on(repo, "b1", {"three.txt": "3\n"})  # descends from c1
-    tree, conflicts = merge.merge_trees(repo, [c1, c2, c3, base])
-    assert conflicts == []
-    names = sorted(git("ls-tree", "--name-only", tree, cwd=repo).split())
-    assert names == ["README.md", "a.txt", "b.txt", "c.txt", "one.txt", "three.txt", "two.txt"]
-
     commit, conflicts = merge.merged_commit(repo, [c1, c2, c3, base], "inputs")
     assert conflicts == [] and commit is not None
-    assert git("rev-parse", f"{commit}^{{tree}}", cwd=repo) == tree
+    names = sorted(git("ls-tree", "--name-only", commit, cwd=repo).split())
+    assert names == ["README.md", "a.txt", "b.txt", "c.txt", "one.txt", "three.txt", "two.txt"]
     for c in (c1, c2, c3, base):
         git("merge-base", "--is-ancestor", c, commit, cwd=repo)
 
@@ -249,13 +245,11 @@ def test_merge_trees_and_merged_commit_in_order(branches: Path) -> None:
     assert merge.merged_commit(repo, [c1], "m") == (c1, [])
     assert merge.merged_commit(repo, [c1, c3], "m") == (c3, [])
     assert merge.merged_commit(repo, [c3, c1], "m") == (c3, [])
-    assert merge.merge_trees(repo, [c1, c3])[0] == git("rev-parse", f"{c3}^{{tree}}", cwd=repo)
 
 
-def test_merge_trees_reports_conflicts(branches: Path) -> None:
+def test_merged_commit_reports_conflicts(branches: Path) -> None:
     c1 = commit_on(branches, "b1", {"a.txt": "one\n"})
     c2 = commit_on(branches, "b2", {"x.txt": "x\n"})
     c3 = commit_on(branches, "b3", {"a.txt": "three\n"})
-    _, conflicts = merge.merge_trees(branches, [c1, c2, c3])
-    assert conflicts == [merge.Conflict("a.txt", "content")]
+    conflicts = [merge.Conflict("a.txt", "content")]
     assert merge.merged_commit(branches, [c1, c2, c3], "m") == (None, conflicts)

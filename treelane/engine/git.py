@@ -188,10 +188,6 @@ def update_ref(
     run(args, repo)
 
 
-def delete_ref(repo: Path, ref: str) -> None:
-    run(["update-ref", "-d", ref], repo, check=False)
-
-
 def commit_tree(
     repo: Path,
     tree: str,

@@ -56,22 +56,6 @@ def preview(repo: Path, source: str, into: str) -> Preview:
     return Preview(res.returncode == 0, tree, conflicts, src, dst, ff)
 
 
-def merge_trees(repo: Path, commits: list[str]) -> tuple[str, list[Conflict]]:
-    """Merge several commits in order (for a task with several needs); (tree, conflicts)."""
-    tree = git.tree_of(repo, commits[0])
-    current = commits[0]
-    for other in commits[1:]:
-        p = preview(repo, other, current)
-        if not p.clean:
-            return p.tree, p.conflicts
-        if p.base_is_into:
-            current, tree = p.source, git.tree_of(repo, p.source)
-        elif not _is_ancestor(repo, p.source, current):
-            tree = p.tree
-            current = git.commit_tree(repo, tree, [current, other], "treelane: merge inputs\n")
-    return tree, []
-
-
 def merged_commit(
     repo: Path, commits: list[str], message: str
 ) -> tuple[str | None, list[Conflict]]:

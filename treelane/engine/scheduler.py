@@ -170,10 +170,6 @@ class Scheduler:
             if self.running == 0 and not any(r.ready for r in self.runs.values()):
                 self._idle.notify_all()
 
-    def wait_idle(self, timeout: float | None = None) -> bool:
-        with self._lock:
-            return self._idle.wait_for(lambda: not self.runs, timeout)
-
     def wait_run(self, run_id: str, timeout: float | None = None) -> bool:
         """Block until ``run_id`` is no longer live here; False on time-out."""
         with self._lock:
