@@ -88,6 +88,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from treelane.engine.events import RUN_STATES, TASK_STATES
+
 __all__ = [
     "RUN_STATES",
     "TASK_STATES",
@@ -96,17 +98,6 @@ __all__ = [
     "speedup",
 ]
 
-RUN_STATES: tuple[str, ...] = ("running", "succeeded", "failed", "cancelled", "interrupted")
-TASK_STATES: tuple[str, ...] = (
-    "queued",
-    "running",
-    "succeeded",
-    "failed",
-    "cached",
-    "skipped",
-    "cancelled",
-    "interrupted",
-)
 
 NO_WORKTREE_LANE = "no worktree"
 SHARED_LANE = "shared checkout"
