@@ -23,7 +23,7 @@ const replacements: Record<string, unknown> = { vscode: fakeVscode, 'vscode-lang
 type ExtensionModule = typeof ExtensionNamespace;
 let extension: ExtensionModule;
 
-const ROOT = '/work/fake-ws';
+const ROOT = '/home/user/fake-ws';
 const TOML = '[workflows.diamond.tasks.a]\nrun = "true"\n[workflows.single.tasks.only]\nrun = "true"\n';
 
 const runStatus = {
