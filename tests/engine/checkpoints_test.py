@@ -11,7 +11,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -49,18 +49,6 @@ def project(repo: Path) -> Path:
     git("add", "-A", cwd=repo)
     git("commit", "-q", "-m", "project", cwd=repo)
     return repo
-
-
-@pytest.fixture
-def ws(project: Path) -> Workspace:
-    return open_workspace(project)
-
-
-@pytest.fixture
-def store(ws: Workspace) -> Iterator[Store]:
-    s = Store(ws.db_path)
-    yield s
-    s.close()
 
 
 @pytest.fixture

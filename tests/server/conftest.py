@@ -35,6 +35,6 @@ async def client(
         root_uri=workspace.as_uri(),
         workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="repo")],
     )
-    await lsp_client.initialize_session(params)
+    lsp_client.init_result = await lsp_client.initialize_session(params)  # type: ignore[attr-defined]
     yield
     await lsp_client.shutdown_session()

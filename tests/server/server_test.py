@@ -26,6 +26,9 @@ def notes(client: LanguageClient) -> Any:
 
 
 async def test_initialize_advertises_every_command(client: LanguageClient) -> None:
+    caps = client.init_result.capabilities  # type: ignore[attr-defined]
+    assert set(caps.execute_command_provider.commands) == set(COMMAND_NAMES)
+    assert caps.text_document_sync is not None  # treelane.toml diagnostics as you type
     result = await execute(client, "treelane.status", {})
     assert result["runs"] == []
     assert result["pool"]["busy"] == 0

@@ -21,7 +21,7 @@ def resolve_worktree(engine: Engine, value: str) -> tuple[str, Path]:
         return MAIN, engine.ws.root
     if value.startswith("-"):
         raise InvalidArgument(f"invalid worktree: {value!r}")
-    rows = {w.id: Path(w.path) for w in engine.pool.list()}
+    rows = engine.pool.paths()
     if value in rows:
         return value, rows[value]
     if "/" not in value and os.sep not in value and not Path(value).is_absolute():

@@ -356,6 +356,11 @@ class WorktreePool:
     def find(self, wt_id: str) -> Path:
         return Path(self._row(wt_id)["path"])
 
+    def paths(self) -> dict[str, Path]:
+        """Managed worktree ids and their folders, from the store alone (no git calls)."""
+        rows = self.store.query("SELECT id, path FROM worktrees ORDER BY created")
+        return {r["id"]: Path(r["path"]) for r in rows}
+
     def stats(self) -> dict[str, int]:
         rows = self.store.query("SELECT state, COUNT(*) AS n FROM worktrees GROUP BY state")
         counts = {r["state"]: r["n"] for r in rows}

@@ -113,6 +113,7 @@ class TreelaneServer(LanguageServer):
         self.published: set[str] = set()
         self.background: set[asyncio.Task[Any]] = set()
         self.trusted = True
+        self._config_of: tuple[Path, Path] | None = None  # (workspace root, its treelane.toml)
 
     # --- commands ----------------------------------------------------------
 
@@ -363,20 +364,27 @@ class TreelaneServer(LanguageServer):
         if path.exists():
             self.check_document(_uri(path), path.read_text(encoding="utf-8", errors="replace"))
 
+    def _config_file(self) -> Path | None:
+        """The workspace's treelane.toml (the repository is discovered once per root)."""
+        root = self.ctx.root or self._root()
+        if root is None:
+            return None
+        if self._config_of is None or self._config_of[0] != root:
+            self._config_of = (root, _toplevel(root) / CONFIG_FILE)
+        return self._config_of[1]
+
     def _is_config(self, uri: str) -> bool:
         path = to_fs_path(uri)
-        root = self.ctx.root or self._root()
         if not path or Path(path).name != CONFIG_FILE:
             return False
-        return root is None or Path(path).parent.resolve() == _toplevel(root)
+        config = self._config_file()
+        return config is None or Path(path).resolve() == config
 
     def _republish(self) -> None:
         by_uri: dict[str, list[types.Diagnostic]] = {}
-        engine_root = self.ctx.root or self._root()
-        if engine_root is not None:
-            by_uri.setdefault(_uri(_toplevel(engine_root) / CONFIG_FILE), []).extend(
-                self.toml_diags
-            )
+        config = self._config_file()
+        if config is not None:
+            by_uri.setdefault(_uri(config), []).extend(self.toml_diags)
         for diags in self.task_diags.values():
             for uri, items in diags.items():
                 by_uri.setdefault(uri, []).extend(items)

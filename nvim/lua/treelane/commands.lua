@@ -463,6 +463,16 @@ local function completion_root()
   return client.root_of(util.buf_path(0)) or util.find_root(vim.fn.getcwd())
 end
 
+-- `{run} {task}` arguments (cancel, log).
+local function run_then_task(i, words, cid)
+  if i == 1 then
+    return run_ids(cid)
+  elseif i == 2 then
+    return task_names(cid, words[3])
+  end
+  return {}
+end
+
 local completers = {
   start = function(i)
     if i == 1 then
@@ -471,14 +481,7 @@ local completers = {
     end
     return {}
   end,
-  cancel = function(i, words, cid)
-    if i == 1 then
-      return run_ids(cid)
-    elseif i == 2 then
-      return task_names(cid, words[3])
-    end
-    return {}
-  end,
+  cancel = run_then_task,
   resume = function(i, _, cid)
     return i == 1 and run_ids(cid) or {}
   end,
@@ -489,14 +492,7 @@ local completers = {
     end
     return items
   end,
-  log = function(i, words, cid)
-    if i == 1 then
-      return run_ids(cid)
-    elseif i == 2 then
-      return task_names(cid, words[3])
-    end
-    return {}
-  end,
+  log = run_then_task,
 }
 
 --- Completion for :Treelane (a `complete` function of nvim_create_user_command).

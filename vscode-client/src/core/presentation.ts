@@ -7,7 +7,9 @@
  */
 import { formatDuration, plural } from './format';
 import type { RunRecord, TaskRecord } from './runStore';
-import { isActiveTaskState, type RunState, type TaskState } from './protocol';
+import { isActiveTaskState, KNOWN_RUN_STATES, type RunState, type TaskState } from './protocol';
+
+const KNOWN_RUN_STATES_SET: ReadonlySet<string> = new Set(KNOWN_RUN_STATES);
 
 /** A codicon id and an optional theme colour id. */
 export interface IconSpec {
@@ -38,21 +40,9 @@ export function taskIcon(state: TaskState): IconSpec {
     }
 }
 
+/** Run states are task-state words and look the same (`running`, `failed`, ...). */
 export function runIcon(state: RunState): IconSpec {
-    switch (state) {
-        case 'running':
-            return { id: 'sync~spin', color: 'charts.blue' };
-        case 'succeeded':
-            return { id: 'pass', color: 'testing.iconPassed' };
-        case 'failed':
-            return { id: 'error', color: 'testing.iconFailed' };
-        case 'cancelled':
-            return { id: 'circle-slash', color: 'testing.iconSkipped' };
-        case 'interrupted':
-            return { id: 'debug-disconnect', color: 'charts.yellow' };
-        default:
-            return { id: 'question' };
-    }
+    return KNOWN_RUN_STATES_SET.has(state) ? taskIcon(state) : { id: 'question' };
 }
 
 export function runLabel(run: RunRecord): string {

@@ -84,11 +84,14 @@ export function parseDottedKey(key: string): string[] | null {
     return parts;
 }
 
-/** Removes a trailing `# comment` that is not inside a string. */
-function stripComment(line: string): string {
+/**
+ * Calls `visit` with each character outside TOML strings (and its index) until it
+ * returns true; returns that index, or -1.
+ */
+function scanOutsideQuotes(text: string, visit: (c: string, i: number) => boolean): number {
     let quote: string | null = null;
-    for (let i = 0; i < line.length; i += 1) {
-        const c = line[i];
+    for (let i = 0; i < text.length; i += 1) {
+        const c = text[i];
         if (quote !== null) {
             if (c === '\\' && quote === '"') {
                 i += 1;
@@ -97,31 +100,27 @@ function stripComment(line: string): string {
             }
         } else if (c === '"' || c === "'") {
             quote = c;
-        } else if (c === '#') {
-            return line.slice(0, i);
+        } else if (c !== undefined && visit(c, i)) {
+            return i;
         }
     }
-    return line;
+    return -1;
+}
+
+function indexOutsideQuotes(line: string, target: string): number {
+    return scanOutsideQuotes(line, (c) => c === target);
+}
+
+/** Removes a trailing `# comment` that is not inside a string. */
+function stripComment(line: string): string {
+    const at = indexOutsideQuotes(line, '#');
+    return at < 0 ? line : line.slice(0, at);
 }
 
 /** Splits `key = value` at the first `=` outside quotes. */
 function splitKeyValue(line: string): { key: string; value: string } | null {
-    let quote: string | null = null;
-    for (let i = 0; i < line.length; i += 1) {
-        const c = line[i];
-        if (quote !== null) {
-            if (c === '\\' && quote === '"') {
-                i += 1;
-            } else if (c === quote) {
-                quote = null;
-            }
-        } else if (c === '"' || c === "'") {
-            quote = c;
-        } else if (c === '=') {
-            return { key: line.slice(0, i), value: line.slice(i + 1).trim() };
-        }
-    }
-    return null;
+    const at = indexOutsideQuotes(line, '=');
+    return at < 0 ? null : { key: line.slice(0, at), value: line.slice(at + 1).trim() };
 }
 
 /** The content of a single-line basic or literal string value, else undefined. */
@@ -137,23 +136,10 @@ function stringValue(value: string): string | undefined {
 /** Net count of `[` minus `]` outside strings. */
 function bracketBalance(text: string): number {
     let depth = 0;
-    let quote: string | null = null;
-    for (let i = 0; i < text.length; i += 1) {
-        const c = text[i];
-        if (quote !== null) {
-            if (c === '\\' && quote === '"') {
-                i += 1;
-            } else if (c === quote) {
-                quote = null;
-            }
-        } else if (c === '"' || c === "'") {
-            quote = c;
-        } else if (c === '[') {
-            depth += 1;
-        } else if (c === ']') {
-            depth -= 1;
-        }
-    }
+    scanOutsideQuotes(text, (c) => {
+        depth += c === '[' ? 1 : c === ']' ? -1 : 0;
+        return false;
+    });
     return depth;
 }
 
