@@ -1,0 +1,78 @@
+"""Parse and validate the workflow file ``treelane.toml``.
+
+The module is pure (standard library only) and reports *every* problem of a
+document in one pass, each with a precise source range, so that the language
+server can publish them as diagnostics and the CLI can print them all at once.
+
+File format::
+
+    [settings]
+    max_parallel = "auto"       # or a positive int
+    pool_size = 4               # warm worktrees kept (int >= 0)
+    memory_per_task_mb = 500    # estimate used by "auto" (int > 0)
+    cache_salt = ""             # mixed into every cache key
+    worktrees_dir = ""          # "" = default inside the git dir
+    include = [".env"]          # ignored files copied into new worktrees (relative paths)
+    setup = "npm ci"            # run once when a worktree is created
+    reset = "keep-ignored"      # or "pristine"
+
+    [limits]                    # named concurrency limits: name -> positive int
+    api = 2
+
+    [workflows.feature]
+    base = "HEAD"               # any commit-ish; default "HEAD"
+    description = "..."
+
+    [workflows.feature.tasks.plan]
+    run = "python tools/plan.py > PLAN.md"   # required
+    uses = ["api"]              # limit names
+    needs = []                  # task names of the same workflow (order matters)
+    timeout = 900               # seconds > 0
+    retries = 1                 # int >= 0
+    isolation = "worktree"      # or "shared" (at most one need)
+    env = { DOCS_STRICT = "1" }
+    cache = true
+    cache_ttl = 3600            # seconds > 0
+
+``tomllib`` gives no positions, so :class:`_Locator` scans the (already
+validated) source text once and maps every key path - table headers, dotted
+keys, inline tables and array elements - to its span.
+"""
+
+from __future__ import annotations
+
+from treelane.engine.workflow.loader import (
+    check_config,
+    load_config,
+    parse_config,
+    parse_workflow_dict,
+)
+from treelane.engine.workflow.model import (
+    CONFIG_FILE,
+    DEFAULT_BASE,
+    Config,
+    ConfigError,
+    Problem,
+    Range,
+    Settings,
+    Task,
+    Workflow,
+    topological_order,
+)
+
+__all__ = [
+    "CONFIG_FILE",
+    "DEFAULT_BASE",
+    "Config",
+    "ConfigError",
+    "Problem",
+    "Range",
+    "Settings",
+    "Task",
+    "Workflow",
+    "check_config",
+    "load_config",
+    "parse_config",
+    "parse_workflow_dict",
+    "topological_order",
+]

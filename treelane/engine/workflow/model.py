@@ -1,0 +1,173 @@
+"""The workflow model: immutable records for settings, workflows, tasks and problems."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+CONFIG_FILE = "treelane.toml"
+DEFAULT_BASE = "HEAD"
+
+T = TypeVar("T")
+_KeyPath = tuple[str | int, ...]
+"""Path of a value in the document: table keys and array indexes."""
+
+
+# --------------------------------------------------------------------------- public types
+
+
+@dataclass(frozen=True)
+class Range:
+    """A span of the source text: 0-based lines and columns, end exclusive."""
+
+    start_line: int
+    start_col: int
+    end_line: int
+    end_col: int
+
+
+_NOWHERE = Range(0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    range: Range
+    severity: str = "error"  # "error" | "warning"
+
+
+class ConfigError(ValueError):
+    """The workflow file (or an inline workflow) is invalid; carries every error."""
+
+    def __init__(self, problems: Iterable[Problem], source: str | None = CONFIG_FILE) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        self.source = source
+        super().__init__("\n".join(self._format(problem) for problem in self.problems))
+
+    def _format(self, problem: Problem) -> str:
+        if self.source is None:
+            return problem.message
+        where = problem.range
+        return f"{self.source}:{where.start_line + 1}:{where.start_col + 1}: {problem.message}"
+
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[tuple[Problem, ...], str | None]]:
+        return (type(self), (self.problems, self.source))
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    run: str
+    needs: tuple[str, ...] = ()
+    uses: tuple[str, ...] = ()
+    timeout: float | None = None
+    retries: int = 0
+    isolation: str = "worktree"  # "worktree" | "shared"
+    env: tuple[tuple[str, str], ...] = ()
+    cache: bool = True
+    cache_ttl: float | None = None
+
+    @property
+    def env_dict(self) -> dict[str, str]:
+        return dict(self.env)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, the same schema as a ``[workflows.X.tasks.Y]`` table."""
+        data: dict[str, Any] = {
+            "run": self.run,
+            "needs": list(self.needs),
+            "uses": list(self.uses),
+            "timeout": self.timeout,
+            "retries": self.retries,
+            "isolation": self.isolation,
+            "env": self.env_dict,
+            "cache": self.cache,
+            "cache_ttl": self.cache_ttl,
+        }
+        return {key: value for key, value in data.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    base: str
+    tasks: tuple[Task, ...]  # in file order
+    description: str = ""
+
+    def task(self, name: str) -> Task:
+        for task in self.tasks:
+            if task.name == name:
+                return task
+        raise KeyError(name)
+
+    def names(self) -> list[str]:
+        return [task.name for task in self.tasks]
+
+    def sinks(self) -> list[str]:
+        """Tasks that no other task needs, in file order."""
+        needed = {need for task in self.tasks for need in task.needs}
+        return [task.name for task in self.tasks if task.name not in needed]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form that round-trips through :func:`parse_workflow_dict`."""
+        return {
+            "base": self.base,
+            "description": self.description,
+            "tasks": {task.name: task.to_dict() for task in self.tasks},
+        }
+
+
+@dataclass(frozen=True)
+class Settings:
+    max_parallel: int | str = "auto"
+    pool_size: int = 4
+    memory_per_task_mb: int = 500
+    cache_salt: str = ""
+    worktrees_dir: str = ""
+    include: tuple[str, ...] = ()
+    setup: str = ""
+    reset: str = "keep-ignored"  # "keep-ignored" | "pristine"
+
+
+def _frozen_mapping(data: Mapping[str, T] | None = None) -> Mapping[str, T]:
+    return MappingProxyType(dict(data or {}))
+
+
+@dataclass(frozen=True)
+class Config:
+    settings: Settings = field(default_factory=Settings)
+    limits: Mapping[str, int] = field(default_factory=_frozen_mapping)
+    workflows: Mapping[str, Workflow] = field(default_factory=_frozen_mapping)
+    problems: tuple[Problem, ...] = ()  # warnings only
+
+
+def topological_order(wf: Workflow) -> list[str]:
+    """Task names so that every task comes after its needs; file order among ready tasks.
+
+    Raises ValueError for an unknown need or a cycle (impossible for validated workflows).
+    """
+    index = {name: position for position, name in enumerate(wf.names())}
+    dependents: dict[str, list[str]] = {name: [] for name in index}
+    pending: dict[str, int] = {}
+    for task in wf.tasks:
+        for need in task.needs:
+            if need not in index:
+                raise ValueError(f"task '{task.name}' needs unknown task '{need}'")
+            dependents[need].append(task.name)
+        pending[task.name] = len(task.needs)
+    ready = [index[name] for name, count in pending.items() if count == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        name = wf.tasks[heapq.heappop(ready)].name
+        order.append(name)
+        for dependent in dependents[name]:
+            pending[dependent] -= 1
+            if pending[dependent] == 0:
+                heapq.heappush(ready, index[dependent])
+    if len(order) != len(wf.tasks):
+        raise ValueError(f"workflow '{wf.name}' has a cycle")
+    return order

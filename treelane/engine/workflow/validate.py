@@ -1,0 +1,329 @@
+"""Validation: turn a decoded document into the model, reporting every problem."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from treelane.engine.workflow.convert import (
+    _ENV_VAR,
+    Converter,
+    _boolean,
+    _choice,
+    _describe,
+    _did_you_mean,
+    _include_problem,
+    _integer,
+    _Invalid,
+    _list_of,
+    _max_parallel,
+    _name_problem,
+    _non_empty_string,
+    _render_path,
+    _seconds,
+    _string,
+    _table,
+)
+from treelane.engine.workflow.model import (
+    DEFAULT_BASE,
+    Config,
+    Problem,
+    Range,
+    Settings,
+    T,
+    Task,
+    Workflow,
+    _frozen_mapping,
+    _KeyPath,
+)
+
+_SETTINGS_SCHEMA: Mapping[str, Converter[Any]] = {
+    "max_parallel": _max_parallel,
+    "pool_size": _integer(0),
+    "memory_per_task_mb": _integer(1),
+    "cache_salt": _string,
+    "worktrees_dir": _string,
+    "setup": _string,
+    "reset": _choice("keep-ignored", "pristine"),
+}
+_WORKFLOW_SCHEMA: Mapping[str, Converter[Any]] = {
+    "base": _non_empty_string,
+    "description": _string,
+}
+_TASK_SCHEMA: Mapping[str, Converter[Any]] = {
+    "run": _non_empty_string,
+    "timeout": _seconds,
+    "retries": _integer(0),
+    "isolation": _choice("worktree", "shared"),
+    "cache": _boolean,
+    "cache_ttl": _seconds,
+}
+
+
+def _keys_of(cls: type[Any]) -> tuple[str, ...]:
+    """The keys of a table are the fields of its dataclass (minus the name)."""
+    return tuple(f.name for f in fields(cls) if f.name != "name")
+
+
+_TOP_LEVEL_KEYS = ("settings", "limits", "workflows")
+_SETTINGS_KEYS = _keys_of(Settings)
+_WORKFLOW_KEYS = _keys_of(Workflow)
+_TASK_KEYS = _keys_of(Task)
+
+
+class _Checker:
+    """Collects problems, turning key paths into source ranges."""
+
+    def __init__(self, locate: Callable[[_KeyPath], Range]) -> None:
+        self.problems: list[Problem] = []
+        self._locate = locate
+
+    def report(self, path: _KeyPath, message: str, severity: str = "error") -> None:
+        self.problems.append(Problem(message, self._locate(path), severity))
+
+    def invalid(self, path: _KeyPath, expected: str, value: object) -> None:
+        self.report(path, f"{_render_path(path)}: {expected}, got {_describe(value)}")
+
+    def check_name(self, path: _KeyPath, kind: str, name: str) -> None:
+        if message := _name_problem(kind, name):
+            self.report(path, message)
+
+
+@dataclass(frozen=True)
+class _Table:
+    """One table of the document being validated."""
+
+    checker: _Checker
+    path: _KeyPath
+    data: Mapping[str, object]
+    where: str  # for messages: "in task 'build'"
+
+    def at(self, *parts: str | int) -> _KeyPath:
+        return self.path + parts
+
+    def check_keys(self, known: tuple[str, ...]) -> None:
+        for key in self.data:
+            if key not in known:
+                message = f"unknown key '{key}' {self.where}{_did_you_mean(key, known)}"
+                self.checker.report(self.at(key), message)
+
+    def get(self, key: str, convert: Converter[T]) -> T | None:
+        """The converted value; None (and a reported problem) if missing or invalid."""
+        if key not in self.data:
+            return None
+        value = self.data[key]
+        try:
+            return convert(value)
+        except _Invalid as err:
+            self.checker.invalid(self.at(key), str(err), value)
+            return None
+
+    def values(self, schema: Mapping[str, Converter[Any]]) -> dict[str, Any]:
+        """Every valid value of the keys in ``schema``, ready for ``**kwargs``."""
+        converted = {key: self.get(key, convert) for key, convert in schema.items()}
+        return {key: value for key, value in converted.items() if value is not None}
+
+    def child(self, key: str, where: str = "") -> _Table | None:
+        data = self.get(key, _table)
+        return None if data is None else _Table(self.checker, self.at(key), data, where)
+
+    def strings(self, key: str, noun: str) -> dict[str, int]:
+        """A list of strings as {string: index of first occurrence}; duplicates warn."""
+        items = self.get(key, _list_of(noun)) or []
+        found: dict[str, int] = {}
+        for index, item in enumerate(items):
+            at = self.at(key, index)
+            if not isinstance(item, str):
+                self.checker.invalid(at, f"expected a {noun}", item)
+            elif item in found:
+                self.checker.report(at, f"{_render_path(at)}: '{item}' is listed twice", "warning")
+            else:
+                found[item] = index
+        return found
+
+
+def _parse_document(checker: _Checker, data: Mapping[str, object]) -> Config:
+    root = _Table(checker, (), data, "at the top level")
+    root.check_keys(_TOP_LEVEL_KEYS)
+    settings = _parse_settings(root.child("settings", "in [settings]"))
+    limits_table = root.child("limits")
+    limits = _parse_limits(limits_table)
+    defined = frozenset(limits_table.data if limits_table else ())  # valid or not
+    workflows: dict[str, Workflow] = {}
+    if table := root.child("workflows"):
+        for name, body in table.data.items():
+            workflows[name] = _parse_workflow(checker, table.at(name), name, body, defined)
+    return Config(settings, _frozen_mapping(limits), _frozen_mapping(workflows))
+
+
+def _parse_settings(table: _Table | None) -> Settings:
+    if table is None:
+        return Settings()
+    table.check_keys(_SETTINGS_KEYS)
+    include = table.strings("include", "path")
+    for entry, index in include.items():
+        if message := _include_problem(entry):
+            at = table.at("include", index)
+            table.checker.report(at, f"{_render_path(at)}: {message}, got {_describe(entry)}")
+    return Settings(include=tuple(include), **table.values(_SETTINGS_SCHEMA))
+
+
+def _parse_limits(table: _Table | None) -> dict[str, int]:
+    limits: dict[str, int] = {}
+    if table is None:
+        return limits
+    for name in table.data:
+        table.checker.check_name(table.at(name), "limit", name)
+        if (value := table.get(name, _integer(1))) is not None:
+            limits[name] = value
+    return limits
+
+
+def _parse_workflow(
+    checker: _Checker, path: _KeyPath, name: str, data: object, limits: frozenset[str]
+) -> Workflow:
+    checker.check_name(path, "workflow", name)
+    try:
+        body = _table(data)
+    except _Invalid as err:
+        checker.report(path, f"workflow '{name}': {err}, got {_describe(data)}")
+        return Workflow(name, DEFAULT_BASE, ())
+    table = _Table(checker, path, body, f"in workflow '{name}'")
+    table.check_keys(_WORKFLOW_KEYS)
+    values = table.values(_WORKFLOW_SCHEMA)
+    if body.get("tasks", {}) == {}:
+        checker.report(table.at("tasks"), f"workflow '{name}' has no tasks")
+    tasks = table.child("tasks")
+    drafts = [_parse_task(tasks, task_name) for task_name in tasks.data] if tasks else []
+    _check_graph(checker, drafts, limits)
+    return Workflow(
+        name=name,
+        base=values.get("base", DEFAULT_BASE),
+        tasks=tuple(draft.task for draft in drafts),
+        description=values.get("description", ""),
+    )
+
+
+@dataclass(frozen=True)
+class _TaskDraft:
+    """A parsed task plus where its list entries are, for the graph checks."""
+
+    task: Task
+    path: _KeyPath
+    needs: Mapping[str, int]  # need -> index in the `needs` array
+    uses: Mapping[str, int]
+
+
+def _parse_task(tasks: _Table, name: str) -> _TaskDraft:
+    checker, path = tasks.checker, tasks.at(name)
+    checker.check_name(path, "task", name)
+    body = tasks.get(name, _table)
+    if body is not None and "run" not in body:
+        checker.report(path, f"missing required key 'run' in task '{name}'")
+    table = _Table(checker, path, body or {}, f"in task '{name}'")
+    table.check_keys(_TASK_KEYS)
+    values = table.values(_TASK_SCHEMA)
+    if values.get("cache") is False and "cache_ttl" in values:
+        message = f"{_render_path(table.at('cache_ttl'))}: has no effect when cache = false"
+        checker.report(table.at("cache_ttl"), message, "warning")
+    needs = table.strings("needs", "task name")
+    uses = table.strings("uses", "limit name")
+    task = Task(
+        name=name,
+        run=values.pop("run", ""),
+        needs=tuple(needs),
+        uses=tuple(uses),
+        env=_parse_env(table.child("env")),
+        **values,
+    )
+    return _TaskDraft(task, path, needs, uses)
+
+
+def _parse_env(table: _Table | None) -> tuple[tuple[str, str], ...]:
+    if table is None:
+        return ()
+    pairs: list[tuple[str, str]] = []
+    for var in table.data:
+        if not _ENV_VAR.fullmatch(var):
+            message = (
+                f"invalid environment variable name '{var}': "
+                "expected letters, digits and '_', not starting with a digit"
+            )
+            table.checker.report(table.at(var), message)
+        value = table.get(var, _string)
+        if value is not None:
+            pairs.append((var, value))
+    return tuple(pairs)
+
+
+def _check_graph(checker: _Checker, drafts: list[_TaskDraft], limits: frozenset[str]) -> None:
+    """Needs and uses must name existing things; needs must form a DAG."""
+    names = {draft.task.name for draft in drafts}
+    for draft in drafts:
+        _check_references(checker, draft, names, limits)
+    by_name = {draft.task.name: draft for draft in drafts}
+    graph = {
+        name: [need for need in draft.needs if need in names and need != name]
+        for name, draft in by_name.items()
+    }
+    for cycle in _find_cycles(graph):
+        first = by_name[cycle[0]]
+        at = (*first.path, "needs", first.needs[cycle[1]])
+        checker.report(at, "cycle: " + " -> ".join(cycle))
+
+
+def _check_references(
+    checker: _Checker, draft: _TaskDraft, names: set[str], limits: frozenset[str]
+) -> None:
+    task = draft.task
+    for need, index in draft.needs.items():
+        at = (*draft.path, "needs", index)
+        if need == task.name:
+            checker.report(at, f"task '{task.name}' needs itself")
+        elif need not in names:
+            hint = _did_you_mean(need, names - {task.name})
+            checker.report(at, f"task '{task.name}' needs unknown task '{need}'{hint}")
+    for limit, index in draft.uses.items():
+        if limit not in limits:
+            hint = _did_you_mean(limit, limits)
+            message = f"task '{task.name}' uses undefined limit '{limit}'{hint}"
+            checker.report((*draft.path, "uses", index), message)
+    if task.isolation == "shared" and len(task.needs) > 1:
+        message = (
+            f"task '{task.name}' has isolation = \"shared\" but needs {len(task.needs)}"
+            " tasks; a shared task may need at most one"
+        )
+        checker.report((*draft.path, "isolation"), message)
+
+
+def _find_cycles(graph: Mapping[str, list[str]]) -> list[list[str]]:
+    """One cycle per group of tasks, e.g. ["build", "test", "build"] (build needs test).
+
+    Iterative depth-first search in file order; a cycle that shares a task with
+    an already reported one is not reported again.
+    """
+    state: dict[str, bool] = {}  # True while on the stack, False when done
+    cycles: list[list[str]] = []
+    in_cycle: set[str] = set()
+    for root in graph:
+        if root in state:
+            continue
+        stack = [(root, iter(graph[root]))]
+        state[root] = True
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                state[node] = False
+            elif state.get(child) is True:
+                path = [name for name, _ in stack]
+                cycle = [*path[path.index(child) :], child]
+                if in_cycle.isdisjoint(cycle):
+                    cycles.append(cycle)
+                    in_cycle.update(cycle)
+            elif child not in state:
+                state[child] = True
+                stack.append((child, iter(graph[child])))
+    return cycles
