@@ -137,6 +137,8 @@ def test_plugin_drives_a_workflow_end_to_end(tmp_path: Path, which: str) -> None
         "failure diagnostic is on treelane.toml",
         "vim.lsp.buf.execute_command with an empty table",
         "start without a workflow offers a picker",
+        "failure diagnostic moves with edits",
+        "quick fix applied through vim.lsp.buf.code_action",
         *(["client:exec_cmd with an empty table"] if which == "pypi" else []),
     ):
         assert any(p.startswith(f"{name} (") for p in report["passed"]), (name, report["passed"])

@@ -444,6 +444,72 @@ local function main()
     return find_line(lines, "^" .. broken .. "%s+broken%s+failed") ~= nil
   end)
   check("status shows the failed task", find_line(lines, "^  fails%s+failed%s") ~= nil, table.concat(lines, "\n"))
+
+  -- Editing treelane.toml: the failure diagnostic follows its table, and a misspelt key
+  -- gets a quick fix through vim.lsp.buf.code_action().
+  home()
+  vim.cmd("silent edit " .. vim.fn.fnameescape(repo .. "/treelane.toml"))
+  local toml = vim.api.nvim_get_current_buf()
+  wait_for("treelane.toml to attach", function()
+    return vim.lsp.buf_is_attached(toml, client_id)
+  end)
+  local function failure_line()
+    for _, dg in ipairs(vim.diagnostic.get(toml)) do
+      if dg.message:find("task 'fails' failed", 1, true) then
+        return dg.lnum
+      end
+    end
+    return nil
+  end
+  local header = vim.fn.search("^\\[workflows\\.broken\\.tasks\\.fails\\]", "nw") - 1
+  check("failure diagnostic is on the task's header", failure_line() == header,
+    tostring(failure_line()) .. " vs " .. header)
+  vim.api.nvim_buf_set_lines(toml, 0, 0, false, { "# two lines", "# added on top" })
+  wait_for("the failure diagnostic to move down", function()
+    return failure_line() == header + 2
+  end)
+  check("failure diagnostic moves with edits", true)
+
+  local at = vim.fn.search("^max_parallel = 4$", "nw")
+  vim.api.nvim_buf_set_lines(toml, at - 1, at, false, { "max_paralel = 4" })
+  wait_for("the misspelt key's diagnostic", function()
+    for _, dg in ipairs(vim.diagnostic.get(toml)) do
+      if dg.message:find("did you mean 'max_parallel'", 1, true) then
+        return true
+      end
+    end
+    return false
+  end)
+  vim.api.nvim_win_set_cursor(0, { at, 2 })
+  local titles = {}
+  vim.ui.select = function(items, opts, on_choice)
+    for _, item in ipairs(items) do
+      titles[#titles + 1] = opts.format_item(item)
+    end
+    for i, item in ipairs(items) do
+      if titles[i] == "Did you mean 'max_parallel'?" then
+        on_choice(item, i)
+        return
+      end
+    end
+    on_choice(nil)
+  end
+  vim.lsp.buf.code_action()
+  wait_for("the quick fix to apply", function()
+    return vim.api.nvim_buf_get_lines(toml, at - 1, at, false)[1] == "max_parallel = 4"
+  end)
+  vim.ui.select = ui_select
+  check("code action offers the fixes", vim.tbl_contains(titles, "Remove unknown key 'max_paralel'"),
+    vim.inspect(titles))
+  wait_for("the diagnostic to clear", function()
+    for _, dg in ipairs(vim.diagnostic.get(toml)) do
+      if dg.message:find("max_paralel", 1, true) then
+        return false
+      end
+    end
+    return true
+  end)
+  check("quick fix applied through vim.lsp.buf.code_action", true)
 end
 
 local ok, err = xpcall(main, debug.traceback)
