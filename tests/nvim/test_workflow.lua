@@ -201,6 +201,43 @@ local function main()
   end, 60000)
   check("client attached", client_id ~= nil)
 
+  -- A user's own Lua calling the server: an empty table `{}` goes out as `[]`.
+  local answers = {}
+  local default_handler = vim.lsp.handlers["workspace/executeCommand"]
+  vim.lsp.handlers["workspace/executeCommand"] = function(err, result, ctx, config)
+    answers[#answers + 1] = { err = err, result = result }
+    if default_handler then
+      return default_handler(err, result, ctx, config)
+    end
+  end
+  vim.lsp.buf.execute_command({ command = "treelane.status", arguments = { {} } })
+  wait_for("the answer to vim.lsp.buf.execute_command", function()
+    return #answers > 0
+  end)
+  vim.lsp.handlers["workspace/executeCommand"] = default_handler
+  check("vim.lsp.buf.execute_command with an empty table", answers[1].err == nil
+    and type(answers[1].result) == "table" and type(answers[1].result.runs) == "table", vim.inspect(answers[1]))
+  if vim.fn.has("nvim-0.11") == 1 then
+    -- 0.11 deprecates vim.lsp.buf.execute_command (the user's call, not the plugin's) in
+    -- favour of client:exec_cmd: drop its warning, then use the new API the same way.
+    for i = #notes, 1, -1 do
+      if notes[i].msg:find("execute_command", 1, true) and notes[i].msg:lower():find("deprecat", 1, true) then
+        table.remove(notes, i)
+      end
+    end
+    local got
+    local c = vim.lsp.get_client_by_id(client_id)
+    c:exec_cmd({ title = "status", command = "treelane.status", arguments = { {} } }, { bufnr = readme },
+      function(err, result)
+        got = { err = err, result = result }
+      end)
+    wait_for("the answer to client:exec_cmd", function()
+      return got ~= nil
+    end)
+    check("client:exec_cmd with an empty table", got.err == nil and type(got.result.runs) == "table",
+      vim.inspect(got))
+  end
+
   -- Completion of subcommands and of workflow names from treelane.toml.
   local subs = vim.fn.getcompletion("Treelane ", "cmdline")
   check("subcommands complete", vim.tbl_contains(subs, "start") and vim.tbl_contains(subs, "merge")
@@ -217,8 +254,29 @@ local function main()
   local msg = expect_error("Treelane start nosuch", "nosuch")
   check("server error is notified", msg:match("^treelane: ") ~= nil, msg)
 
+  -- :Treelane start without a workflow offers the server's list in vim.ui.select (as a
+  -- picker plugin would replace it): pick diamond.
+  local offered, shown
+  local ui_select = vim.ui.select
+  vim.ui.select = function(items, opts, on_choice)
+    offered, shown = items, {}
+    for _, item in ipairs(items) do
+      shown[#shown + 1] = opts.format_item(item)
+    end
+    for _, item in ipairs(items) do
+      if item.name == "diamond" then
+        on_choice(item)
+      end
+    end
+  end
+  local from = #notes + 1
+  vim.cmd("Treelane start")
+  local diamond = wait_note("started diamond as run (r%x+)", from)
+  vim.ui.select = ui_select
+  check("start without a workflow offers a picker", offered ~= nil and #offered == 4
+    and shown[1] == "diamond (4 tasks)", vim.inspect(shown))
+
   -- The diamond workflow runs to completion; states and progress arrive.
-  local diamond = start("diamond")
   check("diamond succeeded", finished(diamond) == "succeeded", run_detail(diamond))
   wait_for("built-in $/progress autocmds", function()
     return progress_events > 0
@@ -386,6 +444,72 @@ local function main()
     return find_line(lines, "^" .. broken .. "%s+broken%s+failed") ~= nil
   end)
   check("status shows the failed task", find_line(lines, "^  fails%s+failed%s") ~= nil, table.concat(lines, "\n"))
+
+  -- Editing treelane.toml: the failure diagnostic follows its table, and a misspelt key
+  -- gets a quick fix through vim.lsp.buf.code_action().
+  home()
+  vim.cmd("silent edit " .. vim.fn.fnameescape(repo .. "/treelane.toml"))
+  local toml = vim.api.nvim_get_current_buf()
+  wait_for("treelane.toml to attach", function()
+    return vim.lsp.buf_is_attached(toml, client_id)
+  end)
+  local function failure_line()
+    for _, dg in ipairs(vim.diagnostic.get(toml)) do
+      if dg.message:find("task 'fails' failed", 1, true) then
+        return dg.lnum
+      end
+    end
+    return nil
+  end
+  local header = vim.fn.search("^\\[workflows\\.broken\\.tasks\\.fails\\]", "nw") - 1
+  check("failure diagnostic is on the task's header", failure_line() == header,
+    tostring(failure_line()) .. " vs " .. header)
+  vim.api.nvim_buf_set_lines(toml, 0, 0, false, { "# two lines", "# added on top" })
+  wait_for("the failure diagnostic to move down", function()
+    return failure_line() == header + 2
+  end)
+  check("failure diagnostic moves with edits", true)
+
+  local at = vim.fn.search("^max_parallel = 4$", "nw")
+  vim.api.nvim_buf_set_lines(toml, at - 1, at, false, { "max_paralel = 4" })
+  wait_for("the misspelt key's diagnostic", function()
+    for _, dg in ipairs(vim.diagnostic.get(toml)) do
+      if dg.message:find("did you mean 'max_parallel'", 1, true) then
+        return true
+      end
+    end
+    return false
+  end)
+  vim.api.nvim_win_set_cursor(0, { at, 2 })
+  local titles = {}
+  vim.ui.select = function(items, opts, on_choice)
+    for _, item in ipairs(items) do
+      titles[#titles + 1] = opts.format_item(item)
+    end
+    for i, item in ipairs(items) do
+      if titles[i] == "Did you mean 'max_parallel'?" then
+        on_choice(item, i)
+        return
+      end
+    end
+    on_choice(nil)
+  end
+  vim.lsp.buf.code_action()
+  wait_for("the quick fix to apply", function()
+    return vim.api.nvim_buf_get_lines(toml, at - 1, at, false)[1] == "max_parallel = 4"
+  end)
+  vim.ui.select = ui_select
+  check("code action offers the fixes", vim.tbl_contains(titles, "Remove unknown key 'max_paralel'"),
+    vim.inspect(titles))
+  wait_for("the diagnostic to clear", function()
+    for _, dg in ipairs(vim.diagnostic.get(toml)) do
+      if dg.message:find("max_paralel", 1, true) then
+        return false
+      end
+    end
+    return true
+  end)
+  check("quick fix applied through vim.lsp.buf.code_action", true)
 end
 
 local ok, err = xpcall(main, debug.traceback)

@@ -128,13 +128,23 @@ end
 
 local sub = {}
 
-function sub.start(ctx)
-  local workflow = ctx.args[1]
-  if workflow == nil then
-    util.error("usage: :Treelane start {workflow} [base]")
-    return
+--- One line of the workflow picker: "name — description (3 tasks, 1 problem)".
+local function workflow_item(w)
+  local about = {}
+  about[#about + 1] = #(w.tasks or {}) == 1 and "1 task" or (#(w.tasks or {}) .. " tasks")
+  local problems = #(w.problems or {})
+  if problems > 0 then
+    about[#about + 1] = problems == 1 and "1 problem" or (problems .. " problems")
   end
-  exec(ctx.cid, "treelane.start", { workflow = workflow, base = ctx.args[2] }, function(result)
+  local description = util.value(w.description) or ""
+  return string.format("%s%s (%s)", w.name, description ~= "" and (" — " .. description) or "",
+    table.concat(about, ", "))
+end
+
+M.workflow_item = workflow_item
+
+local function start(ctx, workflow, base)
+  exec(ctx.cid, "treelane.start", { workflow = workflow, base = base }, function(result)
     status.started(ctx.cid, result)
     status.refresh_view(ctx.cid)
     util.notify(string.format(
@@ -143,6 +153,29 @@ function sub.start(ctx)
       result.run,
       table.concat(result.tasks or {}, ", ")
     ))
+  end)
+end
+
+--- :Treelane start {workflow} [base]; without a workflow, pick one (vim.ui.select).
+function sub.start(ctx)
+  if ctx.args[1] then
+    start(ctx, ctx.args[1], ctx.args[2])
+    return
+  end
+  exec(ctx.cid, "treelane.workflows", {}, function(result)
+    local items = result.workflows or {}
+    if #items == 0 then
+      local problems = result.problems or {}
+      util.error(#problems > 0 and ("treelane.toml: " .. problems[1].message)
+        or "no workflows: define one in treelane.toml ([workflows.NAME.tasks.TASK] run = \"...\")")
+      return
+    end
+    vim.ui.select(items, { prompt = "Start workflow", format_item = workflow_item, kind = "treelane.workflow" },
+      function(choice)
+        if choice then
+          start(ctx, choice.name)
+        end
+      end)
   end)
 end
 
@@ -459,8 +492,14 @@ local function task_names(cid, run_id)
   return names
 end
 
-local function completion_root()
-  return client.root_of(util.buf_path(0)) or util.find_root(vim.fn.getcwd())
+--- Workflow names, as the server's parser reads treelane.toml.
+local function workflow_names(cid)
+  local err, result = client.execute_sync(cid, "treelane.workflows", {}, 3000)
+  local names = {}
+  for _, w in ipairs(err == nil and result and result.workflows or {}) do
+    names[#names + 1] = w.name
+  end
+  return names
 end
 
 -- `{run} {task}` arguments (cancel, log).
@@ -474,12 +513,8 @@ local function run_then_task(i, words, cid)
 end
 
 local completers = {
-  start = function(i)
-    if i == 1 then
-      local root = completion_root()
-      return root and util.workflow_names(root) or {}
-    end
-    return {}
+  start = function(i, _, cid)
+    return i == 1 and workflow_names(cid) or {}
   end,
   cancel = run_then_task,
   resume = function(i, _, cid)
@@ -509,12 +544,12 @@ function M.complete(arglead, cmdline, cursorpos)
   if complete == nil then
     return {}
   end
-  local cid = nil
-  if words[2] ~= "start" then
-    cid = client.current(0)
-    if cid == nil then
-      return {}
-    end
+  local cid = client.current(0)
+  if cid == nil and words[2] == "start" then
+    cid = client.for_buffer(0) -- workflow names come from the server: start it
+  end
+  if cid == nil then
+    return {}
   end
   return util.filter_prefix(complete(#words - 2, words, cid), arglead)
 end

@@ -1,5 +1,6 @@
 -- Small helpers shared by the treelane modules: version checks, paths, JSON
--- shapes, notifications and scratch buffers. Nothing here talks to the server.
+-- shapes, notifications and scratch buffers. Nothing here talks to the server
+-- (treelane.toml is read by the server only: see treelane.workflows).
 
 local M = {}
 
@@ -166,51 +167,6 @@ function M.find_root(path)
   end
   local owner = root:match("^(.-)/%.git/")
   return M.realpath(owner or root)
-end
-
--- treelane.toml ------------------------------------------------------------------
-
-local function unquote(key)
-  return key:match('^"(.*)"$') or key:match("^'(.*)'$") or key
-end
-
---- Workflow names defined in `<root>/treelane.toml`: `[workflows.NAME]` and
---- `[workflows.NAME.tasks.x]` headers, and `NAME...` keys under a `[workflows]` table.
-function M.workflow_names(root)
-  local file = io.open(M.join(root, "treelane.toml"), "r")
-  if file == nil then
-    return {}
-  end
-  local names, seen = {}, {}
-  local function add(name)
-    if name and name ~= "" and not seen[name] then
-      seen[name] = true
-      names[#names + 1] = name
-    end
-  end
-  local key = "([%w_%-]+)"
-  local quoted = "(\"[^\"]*\")"
-  local literal = "('[^']*')"
-  local in_workflows = false
-  for line in file:lines() do
-    local header = line:match("^%s*%[%[?%s*(.-)%s*%]%]?%s*$") or line:match("^%s*%[([^%]]*)%]")
-    if header then
-      in_workflows = header:match("^workflows%s*$") ~= nil
-      local rest = header:match("^workflows%s*%.%s*(.*)$")
-      if rest then
-        add(unquote(rest:match("^" .. key) or rest:match("^" .. quoted) or rest:match("^" .. literal) or ""))
-      end
-    elseif in_workflows then
-      local k = line:match("^%s*" .. key .. "%s*[%.=]")
-        or line:match("^%s*" .. quoted .. "%s*[%.=]")
-        or line:match("^%s*" .. literal .. "%s*[%.=]")
-      if k then
-        add(unquote(k))
-      end
-    end
-  end
-  file:close()
-  return names
 end
 
 -- Formatting ----------------------------------------------------------------------

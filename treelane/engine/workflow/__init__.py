@@ -42,6 +42,7 @@ keys, inline tables and array elements - to its span.
 from __future__ import annotations
 
 from treelane.engine.workflow.loader import (
+    analyze_config,
     check_config,
     load_config,
     parse_config,
@@ -70,6 +71,7 @@ __all__ = [
     "Settings",
     "Task",
     "Workflow",
+    "analyze_config",
     "check_config",
     "load_config",
     "parse_config",

@@ -127,9 +127,14 @@ def _describe(value: object) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _did_you_mean(word: str, candidates: Iterable[str]) -> str:
+def _closest(word: str, candidates: Iterable[str]) -> str:
     match = difflib.get_close_matches(word, sorted(candidates), n=1)
-    return f" (did you mean '{match[0]}'?)" if match else ""
+    return match[0] if match else ""
+
+
+def _did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    match = _closest(word, candidates)
+    return f" (did you mean '{match}'?)" if match else ""
 
 
 def _name_problem(kind: str, name: str) -> str | None:

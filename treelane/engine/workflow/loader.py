@@ -37,6 +37,11 @@ def check_config(text: str) -> list[Problem]:
     return _analyze(text)[1]
 
 
+def analyze_config(text: str) -> tuple[Config | None, list[Problem]]:
+    """What could be parsed (None for a TOML syntax error) and every problem; never raises."""
+    return _analyze(text)
+
+
 def load_config(path: Path) -> Config:
     """Parse the workflow file at ``path`` (or ``path / treelane.toml`` for a directory).
 
@@ -105,4 +110,4 @@ def _syntax_problem(lines: _Lines, message: str) -> Problem:
         line, col = lines.position(len(lines.text))
     if match:
         message = message[: match.start()]
-    return Problem(f"TOML syntax error: {message}", lines.rest_of_line(line, col))
+    return Problem(f"TOML syntax error: {message}", lines.rest_of_line(line, col), code="syntax")

@@ -34,9 +34,16 @@ _NOWHERE = Range(0, 0, 0, 0)
 
 @dataclass(frozen=True)
 class Problem:
+    """One problem of a document. ``code``, ``path``, ``subject`` and ``suggestion`` say
+    enough for an editor to offer a fix (see :mod:`treelane.server.codeactions`)."""
+
     message: str
     range: Range
     severity: str = "error"  # "error" | "warning"
+    code: str = ""  # "syntax" | "unknown-key" | "unknown-need" | "unknown-limit" | ""
+    path: tuple[str | int, ...] = ()  # key path of the offending key or value
+    subject: str = ""  # the unknown key, task or limit name
+    suggestion: str = ""  # the close match offered as "did you mean ...?"
 
 
 class ConfigError(ValueError):

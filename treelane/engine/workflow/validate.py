@@ -11,6 +11,7 @@ from treelane.engine.workflow.convert import (
     Converter,
     _boolean,
     _choice,
+    _closest,
     _describe,
     _did_you_mean,
     _include_problem,
@@ -79,8 +80,18 @@ class _Checker:
         self.problems: list[Problem] = []
         self._locate = locate
 
-    def report(self, path: _KeyPath, message: str, severity: str = "error") -> None:
-        self.problems.append(Problem(message, self._locate(path), severity))
+    def report(
+        self,
+        path: _KeyPath,
+        message: str,
+        severity: str = "error",
+        *,
+        code: str = "",
+        subject: str = "",
+        suggestion: str = "",
+    ) -> None:
+        where = self._locate(path)
+        self.problems.append(Problem(message, where, severity, code, path, subject, suggestion))
 
     def invalid(self, path: _KeyPath, expected: str, value: object) -> None:
         self.report(path, f"{_render_path(path)}: {expected}, got {_describe(value)}")
@@ -105,8 +116,11 @@ class _Table:
     def check_keys(self, known: tuple[str, ...]) -> None:
         for key in self.data:
             if key not in known:
+                close = _closest(key, known)
                 message = f"unknown key '{key}' {self.where}{_did_you_mean(key, known)}"
-                self.checker.report(self.at(key), message)
+                self.checker.report(
+                    self.at(key), message, code="unknown-key", subject=key, suggestion=close
+                )
 
     def get(self, key: str, convert: Converter[T]) -> T | None:
         """The converted value; None (and a reported problem) if missing or invalid."""
@@ -282,13 +296,17 @@ def _check_references(
         if need == task.name:
             checker.report(at, f"task '{task.name}' needs itself")
         elif need not in names:
-            hint = _did_you_mean(need, names - {task.name})
-            checker.report(at, f"task '{task.name}' needs unknown task '{need}'{hint}")
+            others = names - {task.name}
+            message = f"task '{task.name}' needs unknown task '{need}'{_did_you_mean(need, others)}"
+            close = _closest(need, others)
+            checker.report(at, message, code="unknown-need", subject=need, suggestion=close)
     for limit, index in draft.uses.items():
         if limit not in limits:
             hint = _did_you_mean(limit, limits)
             message = f"task '{task.name}' uses undefined limit '{limit}'{hint}"
-            checker.report((*draft.path, "uses", index), message)
+            close = _closest(limit, limits)
+            at = (*draft.path, "uses", index)
+            checker.report(at, message, code="unknown-limit", subject=limit, suggestion=close)
     if task.isolation == "shared" and len(task.needs) > 1:
         message = (
             f"task '{task.name}' has isolation = \"shared\" but needs {len(task.needs)}"
