@@ -26,6 +26,7 @@ _IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
     "treelane.undo": ("checkpoint", "undo"),
     "treelane.redo": ("checkpoint", "redo"),
     "treelane.merge": ("merge", "merge"),
+    "treelane.diff": ("diff", "diff"),
     "treelane.worktrees": ("worktrees", "worktrees"),
     "treelane.cleanup": ("cleanup", "cleanup"),
     "treelane.trace": ("trace", "trace"),

@@ -37,6 +37,7 @@ class TaskRec:
     started: float | None = None
     finished: float | None = None
     result: str | None = None
+    input: str | None = None  # the commit the task started from
     error: str | None = None
     waiting: int = 0
     dependents: list[str] = field(default_factory=list)
@@ -263,13 +264,15 @@ class Scheduler:
                 also()
             self.store.execute(
                 "UPDATE tasks SET state = ?, exit_code = ?, finished = ?, duration_ms = ?, "
-                "result_commit = ?, error = ?, worktree = ? WHERE run = ? AND name = ?",
+                "result_commit = ?, input_commit = ?, error = ?, worktree = ? "
+                "WHERE run = ? AND name = ?",
                 (
                     state,
                     t.exit_code,
                     t.finished,
                     t.duration_ms,
                     t.result,
+                    t.input,
                     t.error,
                     t.worktree,
                     run.id,

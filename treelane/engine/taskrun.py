@@ -113,6 +113,7 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
     except _InputConflict as exc:
         t.error = str(exc)
         return "failed", None
+    t.input = input_commit
     # Only the cache key and a worktree task's result need the input's tree.
     needs_tree = t.spec.cache or t.spec.isolation == "worktree"
     input_tree = _tree_of(repo, input_commit) if needs_tree else ""
