@@ -27,6 +27,8 @@ _IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
     "treelane.redo": ("checkpoint", "redo"),
     "treelane.merge": ("merge", "merge"),
     "treelane.diff": ("diff", "diff"),
+    "treelane.resolve": ("resolve", "resolve"),
+    "treelane.branch": ("branch", "branch"),
     "treelane.worktrees": ("worktrees", "worktrees"),
     "treelane.cleanup": ("cleanup", "cleanup"),
     "treelane.trace": ("trace", "trace"),

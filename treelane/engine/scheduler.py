@@ -38,6 +38,7 @@ class TaskRec:
     finished: float | None = None
     result: str | None = None
     input: str | None = None  # the commit the task started from
+    conflicts: list[Any] = field(default_factory=list)  # its inputs' conflicts, if any
     error: str | None = None
     waiting: int = 0
     dependents: list[str] = field(default_factory=list)
