@@ -19,7 +19,7 @@ from typing import Any
 
 import psutil
 
-from treelane.engine import git, outcome, resolve
+from treelane.engine import git, landing, outcome, resolve
 from treelane.engine.cache import ResultCache
 from treelane.engine.checkpoints import Checkpoints
 from treelane.engine.events import (
@@ -340,6 +340,10 @@ class Engine:
                 self._interrupt(row["id"])
                 stale.append(row["id"])
         self.pool.reclaim_dead()
+        try:
+            landing.recover(self)  # a merge into a worktree that a dead process left half-done
+        except (RequestFailed, OSError) as exc:
+            self.emit(Notice("error", f"could not finish an interrupted merge: {exc}"))
         return stale
 
     def _interrupt(self, run_id: str) -> None:
