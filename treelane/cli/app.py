@@ -110,11 +110,9 @@ def build_parser() -> Parser:
         if name == "checkpoint":
             p.add_argument("-m", "--message", metavar="MSG", help="a note for the checkpoint")
 
-    p = command("merge", "merge a run's result into a branch", c + "merge")
-    p.add_argument("run", metavar="RUN")
-    p.add_argument("--preview", action="store_true", help="only show whether it merges cleanly")
-    p.add_argument("--into", metavar="BRANCH", help="target branch (default: the current one)")
-    p.epilog = "exit code 1 when the merge has conflicts (they are listed)."
+    from treelane.cli import review_args
+
+    review_args.add(command)
 
     command("worktrees", "the main worktree and every managed one", c + "worktrees")
 

@@ -22,6 +22,7 @@ File format::
     [workflows.feature]
     base = "HEAD"               # any commit-ish; default "HEAD"
     description = "..."
+    resolve = "tools/resolve.sh" # run in a conflicted merge's worktree (see below)
 
     [workflows.feature.tasks.plan]
     run = "python tools/plan.py > PLAN.md"   # required
@@ -33,6 +34,10 @@ File format::
     env = { DOCS_STRICT = "1" }
     cache = true
     cache_ttl = 3600            # seconds > 0
+    resolve = "..."             # resolves conflicts between this task's inputs
+
+``resolve``: a command run in a worktree holding a conflicted merge (git's markers and
+index stages); exit 0 leaving no markers resolves it and the run goes on.
 
 ``tomllib`` gives no positions, so :class:`_Locator` scans the (already
 validated) source text once and maps every key path - table headers, dotted

@@ -76,6 +76,7 @@ class Task:
     env: tuple[tuple[str, str], ...] = ()
     cache: bool = True
     cache_ttl: float | None = None
+    resolve: str = ""  # a command that resolves conflicts between the task's inputs
 
     @property
     def env_dict(self) -> dict[str, str]:
@@ -93,6 +94,7 @@ class Task:
             "env": self.env_dict,
             "cache": self.cache,
             "cache_ttl": self.cache_ttl,
+            "resolve": self.resolve or None,
         }
         return {key: value for key, value in data.items() if value is not None}
 
@@ -103,6 +105,7 @@ class Workflow:
     base: str
     tasks: tuple[Task, ...]  # in file order
     description: str = ""
+    resolve: str = ""  # resolver for the final merge, and for tasks without their own
 
     def task(self, name: str) -> Task:
         for task in self.tasks:
@@ -123,6 +126,7 @@ class Workflow:
         return {
             "base": self.base,
             "description": self.description,
+            **({"resolve": self.resolve} if self.resolve else {}),
             "tasks": {task.name: task.to_dict() for task in self.tasks},
         }
 

@@ -51,6 +51,7 @@ _SETTINGS_SCHEMA: Mapping[str, Converter[Any]] = {
 _WORKFLOW_SCHEMA: Mapping[str, Converter[Any]] = {
     "base": _non_empty_string,
     "description": _string,
+    "resolve": _string,
 }
 _TASK_SCHEMA: Mapping[str, Converter[Any]] = {
     "run": _non_empty_string,
@@ -59,6 +60,7 @@ _TASK_SCHEMA: Mapping[str, Converter[Any]] = {
     "isolation": _choice("worktree", "shared"),
     "cache": _boolean,
     "cache_ttl": _seconds,
+    "resolve": _string,
 }
 
 
@@ -216,6 +218,7 @@ def _parse_workflow(
         base=values.get("base", DEFAULT_BASE),
         tasks=tuple(draft.task for draft in drafts),
         description=values.get("description", ""),
+        resolve=values.get("resolve", ""),
     )
 
 
