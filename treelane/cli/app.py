@@ -67,6 +67,7 @@ def build_parser() -> Parser:
         return p
 
     c = "treelane.cli.commands:"
+    ro = "treelane.cli.local:"  # read-only: answered in this process, without a server
     p = command(
         "demo",
         "create an example repository and run its pipeline (start here)",
@@ -85,7 +86,7 @@ def build_parser() -> Parser:
         "stops at once and leaves the run interrupted: treelane resume RUN)."
     )
 
-    p = command("status", "runs and their tasks, the pool and the concurrency", c + "status")
+    p = command("status", "runs and their tasks, the pool and the concurrency", ro + "status")
     p.add_argument("run", nargs="?", metavar="RUN", help="one run (default: recent runs)")
 
     p = command("cancel", "cancel a run, or one task of it", c + "cancel")
@@ -116,20 +117,30 @@ def build_parser() -> Parser:
     p.add_argument("--into", metavar="BRANCH", help="target branch (default: the current one)")
     p.epilog = "exit code 1 when the merge has conflicts (they are listed)."
 
-    command("worktrees", "the main worktree and every managed one", c + "worktrees")
+    command("worktrees", "the main worktree and every managed one", ro + "worktrees")
+
+    p = command(
+        "checkpoints", "a worktree's checkpoints (id, time, message, files)", ro + "checkpoints"
+    )
+    p.add_argument(
+        "worktree",
+        nargs="?",
+        metavar="WORKTREE",
+        help="main, a worktree id or a path (default: the worktree you are in, else main)",
+    )
 
     p = command("cleanup", "remove idle worktrees (work is never lost)", c + "cleanup")
     p.add_argument("--force", action="store_true", help="also remove kept (drifted) ones")
 
-    p = command("trace", "a run as Chrome trace JSON (Perfetto)", c + "trace")
+    p = command("trace", "a run as Chrome trace JSON (Perfetto)", ro + "trace")
     p.add_argument("run", metavar="RUN")
     p.add_argument("-o", "--output", metavar="FILE", default="-", help="default: stdout")
 
-    p = command("report", "a run's timeline as a self-contained HTML page", c + "report")
+    p = command("report", "a run's timeline as a self-contained HTML page", ro + "report")
     p.add_argument("run", metavar="RUN")
     p.add_argument("-o", "--output", metavar="FILE", default="-", help="default: stdout")
 
-    p = command("log", "the output of a task (its last attempt)", c + "log")
+    p = command("log", "the output of a task (its last attempt)", ro + "log")
     p.add_argument("run", metavar="RUN")
     p.add_argument("task", metavar="TASK")
 
