@@ -10,10 +10,13 @@ JSON, otherwise a table or text. The read-only subcommands are in
 from __future__ import annotations
 
 import os
+import sys
 from argparse import Namespace
+from pathlib import Path
 from typing import Any
 
 from treelane.cli import render
+from treelane.cli.errors import USAGE
 from treelane.cli.follow import Interrupts, follow, outcome
 from treelane.cli.live import make_view
 from treelane.cli.session import CliError, Session, open_session
@@ -36,6 +39,8 @@ def show(args: Namespace, result: Any) -> bool:
 
 
 async def run(args: Namespace) -> int:
+    if args.workflow is None:
+        return list_workflows(args)
     interrupts = Interrupts()
     interrupts.install()
     view = make_view(args.json)
@@ -51,6 +56,42 @@ async def run(args: Namespace) -> int:
             return outcome(final, interrupts)
     finally:
         view.close()
+
+
+def list_workflows(args: Namespace) -> int:
+    """``treelane run`` without a workflow: name the ones there are (exit code 2)."""
+    from treelane.commands.readonly import discover
+    from treelane.engine.workflow import CONFIG_FILE, ConfigError, load_config
+    from treelane.errors import RequestFailed
+
+    cwd = Path(os.path.abspath(args.directory or os.getcwd()))
+    try:
+        root = discover(cwd).root
+    except RequestFailed:
+        raise CliError(
+            f"not a git repository: {cwd} (run treelane inside one, or pass -C DIR)"
+        ) from None
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        raise CliError(
+            f"which workflow? there is no {CONFIG_FILE} in {root}: create a starter one "
+            "with: treelane init",
+            USAGE,
+        )
+    try:
+        workflows = load_config(path).workflows
+    except ConfigError as exc:
+        raise CliError(f"{CONFIG_FILE} is invalid:\n{exc}") from None
+    if not workflows:
+        raise CliError(f"which workflow? {CONFIG_FILE} defines none (see: treelane init)", USAGE)
+    print("treelane: which workflow? run one with: treelane run WORKFLOW", file=sys.stderr)
+    width = max(len(n) for n in workflows)
+    for name, wf in workflows.items():
+        first = [t.name for t in wf.tasks if not t.needs]
+        n = len(wf.tasks)
+        print(f"  {name:<{width}}  {n} task{'s' if n != 1 else ''}, first: {', '.join(first)}",
+              file=sys.stderr)  # fmt: skip
+    return USAGE
 
 
 async def resume(args: Namespace) -> int:

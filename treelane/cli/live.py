@@ -120,9 +120,20 @@ def summarize(printer: render.Printer, model: RunModel, final: dict[str, Any]) -
         for line in list(row.tail)[-10:] or ["(no output)"]:
             printer.line(f"    {line}", "dim")
     if state != "succeeded":
-        failed = [t.name for t in model.tasks.values() if t.state == "failed"]
         run = final["run"]
-        printer.line(f"see: treelane status {run} · treelane log {run} {(failed or ['TASK'])[0]}")
+        hints = [f"treelane status {run}"]
+        hints += [f"treelane log {run} {name}" for name in _tasks_to_read(model)]
+        printer.line("see: " + " · ".join(hints))
+
+
+def _tasks_to_read(model: RunModel) -> list[str]:
+    """The tasks whose output explains a run that did not succeed: the failed ones, else
+    those that were stopped while running, else the last one that ran (at most three)."""
+    rows = list(model.tasks.values())
+    failed = [t.name for t in rows if t.state == "failed"]
+    stopped = [t.name for t in rows if t.state in ("cancelled", "interrupted") and t.attempt]
+    ran = [t.name for t in rows if t.attempt]
+    return (failed or stopped or ran[-1:])[:3]
 
 
 class JsonLines:

@@ -31,6 +31,18 @@ def stdout_is_tty() -> bool:
     return sys.stdout.isatty()
 
 
+def self_command() -> str:
+    """How to run this treelane again from anywhere: ``treelane`` when that is the one on
+    the PATH, else this one's absolute path (or ``python -m treelane``)."""
+    import shutil
+
+    me = os.path.realpath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if os.path.basename(me) != "treelane" or not os.access(me, os.X_OK):
+        return f"{sys.executable} -m treelane"
+    on_path = shutil.which("treelane")
+    return "treelane" if on_path and os.path.realpath(on_path) == me else me
+
+
 def print_json(value: Any) -> None:
     """One JSON document on one line (flushed: a reader may be waiting for it)."""
     sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
@@ -223,6 +235,11 @@ def worktrees(p: Printer, result: dict[str, Any]) -> None:
 def cleanup(p: Printer, result: dict[str, Any]) -> None:
     removed, kept = result.get("removed", []), result.get("kept", [])
     p.line(f"removed {len(removed)} worktree(s)" + (f": {', '.join(removed)}" if removed else ""))
+    for s in result.get("saved", []):
+        ref = s["ref"]
+        p.line(f"  the uncommitted work of {s['worktree']} was saved first, as {ref}")
+        p.line(f"    see it: git show --stat {ref}", "dim")
+        p.line(f"    get it back: git switch -c {s['worktree']}-saved {ref}", "dim")
     if kept:
         p.table(["kept", "why"], [[k.get("id", "?"), k.get("reason", "")] for k in kept])
 

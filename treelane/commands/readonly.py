@@ -117,18 +117,35 @@ def open_reader(common_dir: Path) -> Reader:
     return _Connection(db, SCHEMA_VERSION)
 
 
-def read_settings(root: Path) -> Settings:
-    """``[settings]`` of treelane.toml as far as readers need it (defaults when unreadable:
-    a broken file is reported by the commands that need workflows, not by ``status``)."""
+def _toml(root: Path) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10 only
         import tomli as tomllib
     try:
         with open(root / CONFIG_FILE, "rb") as f:
-            data = tomllib.load(f).get("settings", {})
+            return tomllib.load(f)
     except (OSError, ValueError):
-        return Settings()
+        return {}
+
+
+def read_workflows(root: Path) -> dict[str, list[str]]:
+    """Workflow names and their task names as treelane.toml spells them (no validation:
+    for completion; commands that run workflows use the full parser)."""
+    wfs = _toml(root).get("workflows")
+    if not isinstance(wfs, dict):
+        return {}
+    out = {}
+    for name, wf in wfs.items():
+        tasks = wf.get("tasks") if isinstance(wf, dict) else None
+        out[name] = list(tasks) if isinstance(tasks, dict) else []
+    return out
+
+
+def read_settings(root: Path) -> Settings:
+    """``[settings]`` of treelane.toml as far as readers need it (defaults when unreadable:
+    a broken file is reported by the commands that need workflows, not by ``status``)."""
+    data = _toml(root).get("settings", {})
     if not isinstance(data, dict):
         return Settings()
     d = Settings()
