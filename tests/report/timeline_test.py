@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from treelane.report import timeline
+from treelane.report import layout, timeline
 from treelane.report.screenshot import sample_run
 from treelane.report.timeline import TASK_STATES, critical_path, render_timeline, speedup
 
@@ -375,7 +375,7 @@ def test_nothing_started_yet() -> None:
 def test_single_task_and_no_samples() -> None:
     page = render_timeline(run(task("solo", attempt(0.5, 3.0)), finished=3.0))
     assert bar_count(page) == 1
-    assert gantt_height(page) == timeline.GANTT_TOP + timeline.LANE_H + timeline.AXIS_H
+    assert gantt_height(page) == layout.GANTT_TOP + layout.LANE_H + layout.AXIS_H
     assert "No resource samples" in page
     assert "series cpu-line" not in page
 
