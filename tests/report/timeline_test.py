@@ -389,7 +389,7 @@ def test_two_hundred_tasks_scale_with_fixed_lane_height() -> None:
     page = render_timeline(run(*tasks, finished=50.0))
     assert bar_count(page) == 200
     # 8 lanes of fixed height; width is responsive through the viewBox
-    assert gantt_height(page) == timeline.GANTT_TOP + 8 * timeline.LANE_H + timeline.AXIS_H
+    assert gantt_height(page) == layout.GANTT_TOP + 8 * layout.LANE_H + layout.AXIS_H
     assert 'svg class="chart gantt" viewBox="0 0 1200 ' in page
     # natural lane order: wt-2 before wt-10 style ordering
     labels = re.findall(r'<text class="lane-label[^"]*"[^>]*><title>([^<]*)</title>', page)
@@ -397,7 +397,7 @@ def test_two_hundred_tasks_scale_with_fixed_lane_height() -> None:
 
     many_lanes = [task(f"t{i}", attempt(0, 1, wt=f"wt-{i}")) for i in range(200)]
     page = render_timeline(run(*many_lanes, finished=1.0))
-    assert gantt_height(page) == timeline.GANTT_TOP + 200 * timeline.LANE_H + timeline.AXIS_H
+    assert gantt_height(page) == layout.GANTT_TOP + 200 * layout.LANE_H + layout.AXIS_H
 
 
 def test_overlapping_attempts_in_the_shared_checkout_get_their_own_rows() -> None:
@@ -409,7 +409,7 @@ def test_overlapping_attempts_in_the_shared_checkout_get_their_own_rows() -> Non
         )
     )
     assert bar_count(page) == 3
-    assert gantt_height(page) == timeline.GANTT_TOP + 2 * timeline.LANE_H + timeline.AXIS_H
+    assert gantt_height(page) == layout.GANTT_TOP + 2 * layout.LANE_H + layout.AXIS_H
     assert "shared checkout" in page
 
 
