@@ -57,7 +57,10 @@ def critical_path(tasks: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def speedup(data: Mapping[str, Any]) -> float:
-    """Measured speed-up: sum of all attempt durations / wall time (0.0 if no wall time)."""
+    """Task time ÷ wall time: sum of all attempt durations / wall time (0.0 if no wall time).
+
+    How many tasks ran at once on average; the name is kept for compatibility.
+    """
     tasks = _parse_tasks(data.get("tasks"))
     samples = _parse_samples(data.get("samples"))
     clock = _clock(data, tasks, samples)

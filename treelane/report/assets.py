@@ -100,6 +100,9 @@ circle.marker{fill:var(--panel);stroke:var(--c);stroke-width:2}
 .marker-slash{stroke:var(--skipped);stroke-width:1.6;pointer-events:none}
 .marker.crit{stroke:var(--crit);stroke-width:3}
 .marker-label{fill:var(--text);font-size:11.5px}
+.bar-label-out{fill:var(--text);font-size:11px;pointer-events:none}
+.short-bars{margin:6px 0 0;font-size:12px;color:var(--muted)}
+.short-bars span{margin-right:4px}
 .crit-link{fill:none;stroke:var(--crit);stroke-width:1.6;stroke-dasharray:4 3}
 .crit-arrow{fill:var(--crit)}
 .now line{stroke:var(--running);stroke-width:1.5;stroke-dasharray:3 3}
@@ -145,9 +148,17 @@ _JS = """(function () {
       t.remove();
     }
   });
+  function isoLocal(d) {  // ISO 8601 in local time, as the CLI prints times
+    function p(n) { return (n < 10 ? "0" : "") + n; }
+    var off = -d.getTimezoneOffset(), sign = off < 0 ? "-" : "+";
+    off = Math.abs(off);
+    return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + " " +
+      p(d.getHours()) + ":" + p(d.getMinutes()) + ":" + p(d.getSeconds()) +
+      sign + p(Math.floor(off / 60)) + ":" + p(off % 60);
+  }
   doc.querySelectorAll("time[data-epoch]").forEach(function (el) {
     var e = Number(el.getAttribute("data-epoch"));
-    if (isFinite(e)) { el.textContent = new Date(e * 1000).toLocaleString(); }
+    if (isFinite(e)) { el.textContent = isoLocal(new Date(e * 1000)); }
   });
   function each(sel, fn) { doc.querySelectorAll(sel).forEach(fn); }
   function clearHl() {

@@ -14,6 +14,8 @@ from treelane.report.layout import (
     PLOT_X0,
     PLOT_X1,
     VIEW_W,
+    _Item,
+    _Lane,
     _layout,
     _Scale,
 )
@@ -158,6 +160,7 @@ def _gantt_svg(
     anchors: dict[str, tuple[float, float, float]] = {}  # name -> (x_start, x_end, y_mid)
     bars: list[str] = ['<g class="bars">']
     markers: list[str] = ['<g class="markers">']
+    unlabelled: list[tuple[_Task, _Attempt, str]] = []
     for lane in lanes:
         for item in sorted(lane.items, key=lambda i: i.x0):
             task = item.task
@@ -186,6 +189,15 @@ def _gantt_svg(
                         f'<text class="bar-label" x="{_f(item.x0 + 5)}" y="{_f(ymid + 4)}">'
                         f"{_e(text)}</text>"
                     )
+                else:  # too short: the name beside the bar if it fits there, else below
+                    beside = _label_beside(task, a, item, lane)
+                    if beside is not None:
+                        bars.append(
+                            f'<text class="bar-label-out" x="{_f(item.x1 + 4)}" '
+                            f'y="{_f(ymid + 4)}">{_e(beside)}</text>'
+                        )
+                    else:
+                        unlabelled.append((task, a, lane.name))
                 bars.append("</g>")
                 if a is task.attempts[-1]:
                     first = task.first_start
@@ -251,4 +263,24 @@ def _gantt_svg(
             f'text-anchor="end">last update</text></g>'
         )
     out.append("</svg>")
-    return "\n".join(out)
+    return "\n".join(out) + _unlabelled_note(unlabelled, clock)
+
+
+def _label_beside(task: _Task, a: _Attempt, item: _Item, lane: _Lane) -> str | None:
+    """The label of a bar too short for one, if it fits in the free space to its right."""
+    later = [i.x0 for i in lane.items if i.row == item.row and i.x0 >= item.x0 and i is not item]
+    room = min([*later, PLOT_X1 + 40]) - item.x1 - 8
+    name = f"{task.name} #{a.number}" if len(task.attempts) > 1 else task.name
+    return name if len(name) * _CHAR_W <= room else None
+
+
+def _unlabelled_note(unlabelled: list[tuple[_Task, _Attempt, str]], clock: _Clock) -> str:
+    """Below the chart: the bars that have no label, so no one must hover each one."""
+    if not unlabelled:
+        return ""
+    items = []
+    for task, a, lane in unlabelled:
+        at = f"+{_fmt_offset(a.start - clock.start, 0.1)}" if a.start is not None else ""
+        attempt = f" #{a.number}" if len(task.attempts) > 1 else ""
+        items.append(f"<span><code>{_e(task.name)}{attempt}</code> {_e(lane)} {at}</span>")
+    return '\n<p class="short-bars">Short bars: ' + " · ".join(items) + "</p>"

@@ -15,7 +15,7 @@ Public API
 ``critical_path(tasks) -> list[str]``
     Task names on the critical path, first to last.
 ``speedup(data) -> float``
-    Sum of attempt durations divided by the run's wall time.
+    Sum of attempt durations divided by the run's wall time (task time ÷ wall time).
 
 Input shape
 -----------
@@ -61,7 +61,8 @@ Rules used by the report
 * Wall time is ``finished - started``; while ``finished`` is ``None`` the last
   event time (latest attempt start/end, ``resolved`` or sample time) stands in.
 * Busy time is the sum of attempt durations (a running attempt counts up to
-  the last event time); the measured speed-up is busy time / wall time.
+  the last event time); the page shows busy time ÷ wall time (how many tasks ran
+  at once on average; not a comparison with a sequential run).
 * A task's finish time is its final attempt's end; a cached task without
   attempts finishes at ``resolved``.  Skipped, queued and still running tasks
   have no finish time and are never on the critical path.
@@ -141,7 +142,7 @@ def _task_table(tasks: list[_Task], clock: _Clock, crit: list[str]) -> str:
         starts = [a.start for a in t.attempts if a.start is not None]
         busy = _busy([t], clock.end)
         worktrees = sorted({a.worktree for a in t.attempts if a.worktree}, key=_natural_key)
-        where = ", ".join(worktrees) or (t.isolation or "—")
+        where = (", ".join(worktrees) or t.isolation or "—") if t.attempts else "—"
         if t.attempts:
             start = f"+{_fmt_offset(min(starts) - clock.start, 0.1)}" if starts else "—"
             fin = t.finish
@@ -225,7 +226,8 @@ def render_timeline(data: Mapping[str, Any]) -> str:
          "finished − started" if clock.finished else "to last event"),
         ("Task time", _fmt_duration(busy), f"{n_attempts} attempt{'s' * (n_attempts != 1)}"
          + (f", {retries} retr{'ies' if retries != 1 else 'y'}" if retries else "")),
-        ("Measured speed-up", f"{ratio:.2f}×" if wall > 0 else "—", "task time ÷ wall time"),
+        ("Task time ÷ wall time", f"{ratio:.2f}×" if wall > 0 else "—",
+         "tasks at once, on average"),
         ("Critical path", _fmt_duration(crit_time) if crit else "—",
          f"{len(crit)} task{'s' * (len(crit) != 1)}" if crit else "nothing finished yet"),
         ("Tasks", str(len(tasks)), f"{n_worktrees} worktree{'s' * (n_worktrees != 1)} used"),
