@@ -60,7 +60,16 @@ def owner_gone(row: dict[str, Any]) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    return _zombie(int(pid))
+
+
+def _zombie(pid: int) -> bool:
+    """A process that has exited but was not reaped yet (Linux; elsewhere: False)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1].startswith(("Z", "X"))
+    except (OSError, IndexError):
+        return False
 
 
 def run_status(db: Reader, row: dict[str, Any]) -> dict[str, Any]:
