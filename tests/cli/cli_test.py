@@ -14,8 +14,9 @@ import pytest
 from clikit import git, lines, make_repo, one_line_reason, popen, treelane
 
 SUBCOMMANDS = [
-    "demo", "run", "status", "cancel", "resume", "checkpoint", "undo", "redo", "merge",
-    "worktrees", "cleanup", "trace", "report", "log", "serve",
+    "demo", "init", "run", "status", "cancel", "resume", "checkpoint", "undo", "redo",
+    "checkpoints", "merge", "worktrees", "cleanup", "trace", "report", "log", "completion",
+    "serve",
 ]  # fmt: skip
 
 
@@ -322,5 +323,12 @@ def test_version_and_help_for_every_subcommand(tmp_path: Path) -> None:
         sub = treelane(name, "--help", cwd=tmp_path)
         assert sub.returncode == 0, name
         assert sub.stdout.startswith(f"usage: treelane {name}"), sub.stdout
-        if name not in ("demo", "serve"):
+        if name not in ("demo", "init", "completion", "serve"):
             assert "--json" in sub.stdout, name
+        # Every positional argument explains itself.
+        section = sub.stdout.split("positional arguments:")[-1].split("options:")[0]
+        if "positional arguments:" in sub.stdout:
+            for line in section.strip().splitlines():
+                if line.startswith("  ") and not line.startswith("   "):
+                    assert len(line.split(None, 1)) == 2 or "{" in line, (name, line)
+    assert "130" in top.stdout and "Ctrl-C" in top.stdout  # exit codes are documented

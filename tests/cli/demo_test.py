@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-import time
+import subprocess
 from pathlib import Path
 
 from clikit import git, one_line_reason, treelane
@@ -22,11 +22,8 @@ AGENT_FILES = {
 
 def test_demo_runs_merges_and_reports(tmp_path: Path) -> None:
     target = tmp_path / "demo repo"
-    t0 = time.monotonic()
     proc = treelane("demo", str(target), cwd=tmp_path)
-    took = time.monotonic() - t0
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert took < 60
 
     on_main = set(git(target, "ls-tree", "-r", "--name-only", "main").splitlines())
     assert on_main >= AGENT_FILES, on_main
@@ -37,8 +34,15 @@ def test_demo_runs_merges_and_reports(tmp_path: Path) -> None:
     assert "OK" in treelane("log", _run_id(proc.stdout), "test", cwd=target).stdout
 
     out = proc.stdout
-    assert "speed-up:" in out
-    assert "against running the same tasks one after another" in out
+    assert "task time ÷ wall time: " in out
+    assert "speed-up" not in out
+    # The hint names a treelane that works: the one that ran (not on PATH in this test).
+    hint = next(line for line in out.splitlines() if line.startswith("try: "))
+    status = hint.split(" && ")[-1].split()
+    assert status[-1] == "status"
+    again = subprocess.run(status, cwd=target, capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stderr
+    assert "succeeded" in again.stdout
     report = tmp_path / "demo repo-report.html"
     assert f"report: {report}" in out
     assert report.read_text().lstrip().lower().startswith("<!doctype html")

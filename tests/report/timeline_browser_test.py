@@ -132,6 +132,10 @@ def test_dom_has_bars_and_the_script_ran_cleanly(page_path: Path) -> None:
     assert dom.count('<rect class="bar ') == attempts == 9
     assert 'data-js="ready"' in dom, "the inline script did not run to its end"
     assert dom.count("data-tip=") >= attempts + 2  # tooltips moved from <title>
+    # The start time is ISO 8601 in local time (as the CLI prints it), not the browser locale.
+    started = re.search(r"<time [^>]*data-epoch[^>]*>([^<]*)</time>", dom)
+    assert started is not None
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d", started.group(1))
     assert console_messages(result.stderr) == [], result.stderr
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from treelane.report import timeline
+from treelane.report import layout, timeline
 from treelane.report.screenshot import sample_run
 from treelane.report.timeline import TASK_STATES, critical_path, render_timeline, speedup
 
@@ -375,7 +375,7 @@ def test_nothing_started_yet() -> None:
 def test_single_task_and_no_samples() -> None:
     page = render_timeline(run(task("solo", attempt(0.5, 3.0)), finished=3.0))
     assert bar_count(page) == 1
-    assert gantt_height(page) == timeline.GANTT_TOP + timeline.LANE_H + timeline.AXIS_H
+    assert gantt_height(page) == layout.GANTT_TOP + layout.LANE_H + layout.AXIS_H
     assert "No resource samples" in page
     assert "series cpu-line" not in page
 
@@ -389,7 +389,7 @@ def test_two_hundred_tasks_scale_with_fixed_lane_height() -> None:
     page = render_timeline(run(*tasks, finished=50.0))
     assert bar_count(page) == 200
     # 8 lanes of fixed height; width is responsive through the viewBox
-    assert gantt_height(page) == timeline.GANTT_TOP + 8 * timeline.LANE_H + timeline.AXIS_H
+    assert gantt_height(page) == layout.GANTT_TOP + 8 * layout.LANE_H + layout.AXIS_H
     assert 'svg class="chart gantt" viewBox="0 0 1200 ' in page
     # natural lane order: wt-2 before wt-10 style ordering
     labels = re.findall(r'<text class="lane-label[^"]*"[^>]*><title>([^<]*)</title>', page)
@@ -397,7 +397,7 @@ def test_two_hundred_tasks_scale_with_fixed_lane_height() -> None:
 
     many_lanes = [task(f"t{i}", attempt(0, 1, wt=f"wt-{i}")) for i in range(200)]
     page = render_timeline(run(*many_lanes, finished=1.0))
-    assert gantt_height(page) == timeline.GANTT_TOP + 200 * timeline.LANE_H + timeline.AXIS_H
+    assert gantt_height(page) == layout.GANTT_TOP + 200 * layout.LANE_H + layout.AXIS_H
 
 
 def test_overlapping_attempts_in_the_shared_checkout_get_their_own_rows() -> None:
@@ -409,7 +409,7 @@ def test_overlapping_attempts_in_the_shared_checkout_get_their_own_rows() -> Non
         )
     )
     assert bar_count(page) == 3
-    assert gantt_height(page) == timeline.GANTT_TOP + 2 * timeline.LANE_H + timeline.AXIS_H
+    assert gantt_height(page) == layout.GANTT_TOP + 2 * layout.LANE_H + layout.AXIS_H
     assert "shared checkout" in page
 
 
@@ -430,3 +430,49 @@ def test_malformed_values_do_not_crash() -> None:
     page = render_timeline(data)
     assert bar_count(page) == 1
     assert speedup(data) >= 0.0
+
+
+def test_a_skipped_task_has_no_worktree_and_a_shared_one_names_its_isolation() -> None:
+    page = render_timeline(
+        run(
+            task("a", attempt(0, 2), state="failed"),
+            task("b", needs=("a",), state="skipped", resolved=2.0),
+            task("c", attempt(0, 1, wt=None), isolation="shared"),
+        )
+    )
+    row = r'<td>(?:<span[^>]*>★</span> )?<code>(\w)</code></td>.*?<td class="num">\d+</td>'
+    cells = dict(re.findall(row + r"<td><code>([^<]*)</code>", page))
+    assert cells == {"a": "wt-1", "b": "—", "c": "shared"}
+    assert "<code>worktree</code>" not in page
+
+
+def test_bars_too_short_for_a_label_are_labelled_beside_or_below() -> None:
+    # A 1000 s run: a 1 s bar is about 1 px wide. "lone" has room to its right in its lane;
+    # "boxed" is followed at once by "next" in the same lane, so it is listed below the chart.
+    page = render_timeline(
+        run(
+            task("long", attempt(0, 1000, wt="wt-1")),
+            task("lone", attempt(10, 11, wt="wt-2")),
+            task("boxed", attempt(20, 21, wt="wt-3")),
+            task("next", attempt(21.2, 990, wt="wt-3")),
+            finished=1000.0,
+        )
+    )
+    inside = re.findall(r'<text class="bar-label"[^>]*>([^<]*)</text>', page)
+    beside = re.findall(r'<text class="bar-label-out"[^>]*>([^<]*)</text>', page)
+    assert "long" in inside and "next" in inside
+    assert beside == ["lone"]
+    note = re.search(r'<p class="short-bars">(.*?)</p>', page)
+    assert note is not None
+    assert "<code>boxed</code> wt-3 +20.0s" in note.group(1)
+    assert "lone" not in note.group(1)
+
+
+def test_every_bar_is_labelled_somewhere_in_the_sample_run() -> None:
+    page = render_timeline(sample_run())
+    named = set(re.findall(r'<text class="bar-label(?:-out)?"[^>]*>([^<#·]*)', page))
+    named |= set(re.findall(r'<p class="short-bars">.*?</p>', page, re.S))
+    text = " ".join(named)
+    for t in sample_run()["tasks"]:
+        if t["attempts"]:
+            assert t["name"][:4] in text, t["name"]

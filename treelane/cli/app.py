@@ -38,6 +38,27 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=20)
 
 
+RUN_HELP = "a run id, as treelane status lists them (e.g. r1a2b3c)"
+WORKTREE_HELP = "main, a worktree id or a path (default: the worktree you are in, else main)"
+
+# Dynamic completion of positional arguments (shtab reads ``action.complete``): each asks
+# ``treelane __complete KIND WORDS...`` for candidates, with the words typed so far.
+COMPLETE: dict[str, dict[str, str]] = {
+    kind: {
+        "bash": f"_treelane_complete_{kind}",
+        "zsh": f"($(${{words[1]}} __complete {kind} ${{words[2,-1]}} 2>/dev/null))",
+        "fish": f"((commandline -opc)[1] __complete {kind} (commandline -opc)[2..-1] 2>/dev/null)",
+    }
+    for kind in ("workflows", "runs", "tasks", "worktrees")
+}
+
+
+def arg(p: Parser, dest: str, metavar: str, help: str, kind: str, **kw: Any) -> None:
+    """A positional argument with help text and dynamic completion of ``kind``."""
+    action = p.add_argument(dest, metavar=metavar, help=help, **kw)
+    action.complete = COMPLETE[kind]  # type: ignore[attr-defined]
+
+
 def build_parser() -> Parser:
     parser = Parser(
         prog="treelane",
@@ -67,6 +88,7 @@ def build_parser() -> Parser:
         return p
 
     c = "treelane.cli.commands:"
+    ro = "treelane.cli.local:"  # read-only: answered in this process, without a server
     p = command(
         "demo",
         "create an example repository and run its pipeline (start here)",
@@ -75,25 +97,38 @@ def build_parser() -> Parser:
     )
     p.add_argument("dir", nargs="?", metavar="DIR", help="where (default: a new temporary folder)")
 
+    p = command(
+        "init",
+        "write a commented starter treelane.toml for this repository",
+        "treelane.cli.init:init",
+        client=False,
+    )
+    p.add_argument("-C", dest="directory", metavar="DIR", default=argparse.SUPPRESS,
+                   help="run as if started in DIR")  # fmt: skip
+
     p = command("run", "start a workflow and follow it to the end", c + "run")
-    p.add_argument("workflow", metavar="WORKFLOW", help="a workflow of treelane.toml")
+    arg(p, "workflow", "WORKFLOW", "a workflow of treelane.toml (none: list them)", "workflows",
+        nargs="?")  # fmt: skip
     p.add_argument("--base", metavar="REV", help="start from this commit (default: HEAD)")
     p.epilog = (
         "--json, or a stdout that is not a terminal: one JSON object per notification and "
         "line, the runFinished one last. Exit code 0 when the run succeeded, 1 when a task "
-        "failed or the run was cancelled, 130 when Ctrl-C cancelled it (a second Ctrl-C "
-        "stops at once and leaves the run interrupted: treelane resume RUN)."
+        "failed or the run was cancelled, 2 for bad arguments (no WORKFLOW: the workflows are "
+        "listed), 130 when Ctrl-C cancelled it (a second Ctrl-C stops at once and leaves the "
+        "run interrupted: treelane resume RUN)."
     )
 
-    p = command("status", "runs and their tasks, the pool and the concurrency", c + "status")
-    p.add_argument("run", nargs="?", metavar="RUN", help="one run (default: recent runs)")
+    p = command("status", "runs and their tasks, the pool and the concurrency", ro + "status")
+    arg(p, "run", "RUN", "one run's tasks (default: the recent runs)", "runs", nargs="?")
 
     p = command("cancel", "cancel a run, or one task of it", c + "cancel")
-    p.add_argument("run", metavar="RUN")
-    p.add_argument("--task", metavar="T", help="only this task (its dependents are skipped)")
+    arg(p, "run", "RUN", RUN_HELP, "runs")
+    p.add_argument("--task", metavar="TASK",
+                   help="only this task (its dependents are skipped)").complete = COMPLETE["tasks"]  # type: ignore[attr-defined]  # fmt: skip
 
     p = command("resume", "finish an interrupted or failed run, and follow it", c + "resume")
-    p.add_argument("run", metavar="RUN")
+    arg(p, "run", "RUN", RUN_HELP, "runs")
+    p.epilog = "exit codes as for treelane run (130 when Ctrl-C cancelled it)."
 
     for name, what in (
         ("checkpoint", "save a checkpoint of a worktree"),
@@ -101,35 +136,53 @@ def build_parser() -> Parser:
         ("redo", "restore a worktree to the checkpoint it was undone from"),
     ):
         p = command(name, what, c + name)
-        p.add_argument(
-            "worktree",
-            nargs="?",
-            metavar="WORKTREE",
-            help="main, a worktree id or a path (default: the worktree you are in, else main)",
-        )
+        arg(p, "worktree", "WORKTREE", WORKTREE_HELP, "worktrees", nargs="?")
         if name == "checkpoint":
             p.add_argument("-m", "--message", metavar="MSG", help="a note for the checkpoint")
+
+    p = command(
+        "checkpoints", "a worktree's checkpoints (id, time, message, files)", ro + "checkpoints"
+    )
+    arg(p, "worktree", "WORKTREE", WORKTREE_HELP, "worktrees", nargs="?")
 
     from treelane.cli import review_args
 
     review_args.add(command)
 
-    command("worktrees", "the main worktree and every managed one", c + "worktrees")
+    command("worktrees", "the main worktree and every managed one", ro + "worktrees")
 
     p = command("cleanup", "remove idle worktrees (work is never lost)", c + "cleanup")
-    p.add_argument("--force", action="store_true", help="also remove kept (drifted) ones")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="also remove kept (drifted) ones, saving their work under refs/treelane/saved/",
+    )
 
-    p = command("trace", "a run as Chrome trace JSON (Perfetto)", c + "trace")
-    p.add_argument("run", metavar="RUN")
+    p = command("trace", "a run as Chrome trace JSON (Perfetto)", ro + "trace")
+    arg(p, "run", "RUN", RUN_HELP, "runs")
     p.add_argument("-o", "--output", metavar="FILE", default="-", help="default: stdout")
 
-    p = command("report", "a run's timeline as a self-contained HTML page", c + "report")
-    p.add_argument("run", metavar="RUN")
+    p = command("report", "a run's timeline as a self-contained HTML page", ro + "report")
+    arg(p, "run", "RUN", RUN_HELP, "runs")
     p.add_argument("-o", "--output", metavar="FILE", default="-", help="default: stdout")
 
-    p = command("log", "the output of a task (its last attempt)", c + "log")
-    p.add_argument("run", metavar="RUN")
-    p.add_argument("task", metavar="TASK")
+    p = command("log", "the output of a task (its last attempt)", ro + "log")
+    arg(p, "run", "RUN", RUN_HELP, "runs")
+    arg(p, "task", "TASK", "a task of that run (see: treelane status RUN)", "tasks")
+
+    p = command(
+        "completion",
+        "print a shell completion script (bash, zsh or fish)",
+        "treelane.cli.complete:completion",
+        client=False,
+    )
+    p.add_argument("shell", choices=("bash", "zsh", "fish"), metavar="SHELL",
+                   help="bash, zsh or fish")  # fmt: skip
+    p.epilog = (
+        "bash: eval \"$(treelane completion bash)\" in ~/.bashrc · zsh: treelane completion "
+        "zsh > \"${fpath[1]}/_treelane\" · fish: treelane completion fish > "
+        "~/.config/fish/completions/treelane.fish"
+    )
 
     p = command(
         "serve",
@@ -143,6 +196,10 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["__complete"]:  # hidden: completion candidates for the shell scripts
+        from treelane.cli.complete import candidates
+
+        return candidates(argv[1:])
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # name the subcommand whose --help to read

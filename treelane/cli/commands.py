@@ -2,13 +2,13 @@
 
 Each one opens a session (a ``treelane serve`` subprocess for the repository), calls
 the server command of the same name and renders its result: ``--json`` prints it as
-JSON, otherwise a table or text (rich on a terminal). Errors are raised as
+JSON, otherwise a table or text. The read-only subcommands are in
+:mod:`treelane.cli.local` (no server). Errors are raised as
 :class:`~treelane.cli.session.CliError` and reported by :mod:`treelane.cli.runner`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from argparse import Namespace
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from treelane.cli import render
+from treelane.cli.errors import USAGE
 from treelane.cli.follow import Interrupts, follow, outcome
 from treelane.cli.live import make_view
 from treelane.cli.session import CliError, Session, open_session
@@ -38,6 +39,8 @@ def show(args: Namespace, result: Any) -> bool:
 
 
 async def run(args: Namespace) -> int:
+    if args.workflow is None:
+        return list_workflows(args)
     interrupts = Interrupts()
     interrupts.install()
     view = make_view(args.json)
@@ -53,6 +56,42 @@ async def run(args: Namespace) -> int:
             return outcome(final, interrupts)
     finally:
         view.close()
+
+
+def list_workflows(args: Namespace) -> int:
+    """``treelane run`` without a workflow: name the ones there are (exit code 2)."""
+    from treelane.commands.readonly import discover
+    from treelane.engine.workflow import CONFIG_FILE, ConfigError, load_config
+    from treelane.errors import RequestFailed
+
+    cwd = Path(os.path.abspath(args.directory or os.getcwd()))
+    try:
+        root = discover(cwd).root
+    except RequestFailed:
+        raise CliError(
+            f"not a git repository: {cwd} (run treelane inside one, or pass -C DIR)"
+        ) from None
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        raise CliError(
+            f"which workflow? there is no {CONFIG_FILE} in {root}: create a starter one "
+            "with: treelane init",
+            USAGE,
+        )
+    try:
+        workflows = load_config(path).workflows
+    except ConfigError as exc:
+        raise CliError(f"{CONFIG_FILE} is invalid:\n{exc}") from None
+    if not workflows:
+        raise CliError(f"which workflow? {CONFIG_FILE} defines none (see: treelane init)", USAGE)
+    print("treelane: which workflow? run one with: treelane run WORKFLOW", file=sys.stderr)
+    width = max(len(n) for n in workflows)
+    for name, wf in workflows.items():
+        first = [t.name for t in wf.tasks if not t.needs]
+        n = len(wf.tasks)
+        print(f"  {name:<{width}}  {n} task{'s' if n != 1 else ''}, first: {', '.join(first)}",
+              file=sys.stderr)  # fmt: skip
+    return USAGE
 
 
 async def resume(args: Namespace) -> int:
@@ -72,13 +111,6 @@ async def resume(args: Namespace) -> int:
             return outcome(final, interrupts)
     finally:
         view.close()
-
-
-async def status(args: Namespace) -> int:
-    result = await call(args, "treelane.status", {"run": args.run} if args.run else {})
-    if not show(args, result):
-        render.status(render.Printer(), result, one_run=bool(args.run))
-    return 0
 
 
 async def cancel(args: Namespace) -> int:
@@ -133,61 +165,8 @@ async def _worktree(s: Session, given: str | None) -> str:
 # --- the pool ----------------------------------------------------------------
 
 
-async def worktrees(args: Namespace) -> int:
-    result = await call(args, "treelane.worktrees", {})
-    if not show(args, result):
-        render.worktrees(render.Printer(), result)
-    return 0
-
-
 async def cleanup(args: Namespace) -> int:
     result = await call(args, "treelane.cleanup", {"force": args.force})
     if not show(args, result):
         render.cleanup(render.Printer(), result)
     return 0
-
-
-# --- what a run left behind ------------------------------------------------------------
-
-
-async def trace(args: Namespace) -> int:
-    result = await call(args, "treelane.trace", {"run": args.run})
-    text = json.dumps(result)
-    path = _write(args, text)
-    if path is not None and not show(
-        args, {"run": args.run, "path": path, "events": len(result["traceEvents"])}
-    ):
-        p = render.Printer()
-        render.written(p, f"the trace of run {args.run}", path)
-        p.line("open it in https://ui.perfetto.dev or chrome://tracing", "dim")
-    return 0
-
-
-async def report(args: Namespace) -> int:
-    result = await call(args, "treelane.report", {"run": args.run})
-    path = _write(args, result["html"])
-    if path is not None and not show(args, {"run": args.run, "path": path}):
-        render.written(render.Printer(), f"the report of run {args.run}", path)
-    return 0
-
-
-async def log(args: Namespace) -> int:
-    result = await call(args, "treelane.output", {"run": args.run, "task": args.task})
-    if not show(args, result):
-        sys.stdout.write("".join(f"{line}\n" for line in result["lines"]))
-    return 0
-
-
-def _write(args: Namespace, text: str) -> str | None:
-    """Write ``text`` to ``-o FILE`` (relative to ``-C DIR``, as git does); its absolute
-    path. ``-o -`` (the default) writes to stdout instead."""
-    if args.output == "-":
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-        sys.stdout.flush()
-        return None
-    path = Path(args.directory or ".", Path(args.output).expanduser()).resolve()
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return str(path)

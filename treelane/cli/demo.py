@@ -1,6 +1,6 @@
 """``treelane demo [DIR]``: make the example repository, run its pipeline through the
 server with live progress, merge the result into main, write the timeline report and
-say how much faster than one-after-another it was."""
+say how much of the time tasks ran at once (task time ÷ wall time)."""
 
 from __future__ import annotations
 
@@ -89,13 +89,16 @@ def _outro(
     wall_ms = max(1, final.get("duration_ms") or 1)
     p.line("")
     p.line(
-        f"speed-up: {work_ms / wall_ms:.1f}x: {render.seconds(work_ms)} of task time in "
-        f"{render.seconds(wall_ms)} of wall time, against running the same tasks one after "
-        "another",
+        f"task time ÷ wall time: {work_ms / wall_ms:.1f}x ({render.seconds(work_ms)} of task "
+        f"time in {render.seconds(wall_ms)}: on average that many tasks ran at once)",
         "bold green",
     )
     p.line(f"report: {report}  (the run's timeline: open it in a browser)")
-    p.line(f"repository: {repo}  (try: cd {repo} && git log --oneline && treelane status)")
+    me = render.self_command()
+    p.line(f"repository: {repo}")
+    p.line(f"try: cd {repo} && git log --oneline && {me} status")
+    if me != "treelane":
+        p.line("(treelane is not on your PATH: the README says how to put it there)", "dim")
 
 
 def _git(cwd: Path, *args: str) -> str:

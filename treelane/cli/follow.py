@@ -13,23 +13,14 @@ import signal
 from typing import Any
 
 from treelane.cli.client import CLOSED, Message
+from treelane.cli.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, CliError, Stopped
 from treelane.cli.live import RunView
-from treelane.cli.session import CliError, Session
+from treelane.cli.session import Session
 
 SIGINT_MSG = "$/sigint"
 SIGTERM_MSG = "$/sigterm"
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
-EXIT_TERMINATED = 143  # 128 + SIGTERM
 
-
-class Stopped(Exception):
-    """Stop following now (second Ctrl-C or SIGTERM); ``code`` is the exit code."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(f"stopped (exit code {code})")
-        self.code = code
-
-
+__all__ = ["EXIT_INTERRUPTED", "EXIT_TERMINATED", "Interrupts", "Stopped", "follow", "outcome"]
 class Interrupts:
     """SIGINT/SIGTERM while a command runs: counted, and posted to the follower's queue."""
 

@@ -120,9 +120,20 @@ def summarize(printer: render.Printer, model: RunModel, final: dict[str, Any]) -
         for line in list(row.tail)[-10:] or ["(no output)"]:
             printer.line(f"    {line}", "dim")
     if state != "succeeded":
-        failed = [t.name for t in model.tasks.values() if t.state == "failed"]
         run = final["run"]
-        printer.line(f"see: treelane status {run} · treelane log {run} {(failed or ['TASK'])[0]}")
+        hints = [f"treelane status {run}"]
+        hints += [f"treelane log {run} {name}" for name in _tasks_to_read(model)]
+        printer.line("see: " + " · ".join(hints))
+
+
+def _tasks_to_read(model: RunModel) -> list[str]:
+    """The tasks whose output explains a run that did not succeed: the failed ones, else
+    those that were stopped while running, else the last one that ran (at most three)."""
+    rows = list(model.tasks.values())
+    failed = [t.name for t in rows if t.state == "failed"]
+    stopped = [t.name for t in rows if t.state in ("cancelled", "interrupted") and t.attempt]
+    ran = [t.name for t in rows if t.attempt]
+    return (failed or stopped or ran[-1:])[:3]
 
 
 class JsonLines:
@@ -186,7 +197,6 @@ class LiveView:
             refresh_per_second=8,
             transient=False,
         )
-        self._spinners: dict[str, Any] = {}
 
     def begin(self, run: str, workflow: str, tasks: list[str], states: dict[str, str]) -> None:
         self.model.begin(run, workflow, tasks, states)
@@ -212,49 +222,93 @@ class LiveView:
 
     def _render(self) -> Any:
         from rich.console import Group
-        from rich.progress_bar import ProgressBar
-        from rich.table import Table
-        from rich.text import Text
 
-        m = self.model
-        total = len(m.tasks) or 1
-        head = Table.grid(padding=(0, 1))
-        head.add_row(
-            Text(f"{m.workflow} · run {m.run}", style="bold"),
-            ProgressBar(total=total, completed=m.done(), width=30),
-            Text(f"{m.done()}/{len(m.tasks)} done · {render.seconds(m.elapsed_ms())}"),
-            Text(self._system(), style="dim"),
+        return Group(*layout(self.model, self.printer.console.width, time.monotonic()))
+
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+BAR_MAX, BAR_MIN = 30, 8
+OUTPUT_MIN = 12  # narrower than this, the output column is dropped
+
+
+def system_text(s: dict[str, Any]) -> str:
+    if not s:
+        return ""
+    return f"cpu {s.get('cpu_percent', 0):.0f}% · mem {s.get('memory_percent', 0):.0f}%"
+
+
+def layout(m: RunModel, width: int, now: float) -> list[Any]:
+    """The live view as lines that never wrap, for a terminal ``width`` columns wide.
+
+    Header fields are added whole while they fit (title, then the done count, then the
+    progress bar, then CPU/memory). Task rows always show the icon, the name and the
+    state; the duration and the last output line are dropped first when space is short
+    (output, then duration). A name longer than the space left is shortened with ``…``.
+    """
+    from rich.text import Text
+
+    lines: list[Any] = [_header(m, width)]
+    rows = list(m.tasks.values())
+    states = [t.state + (f" #{t.attempt}" if t.attempt > 1 else "") for t in rows]
+    durations = [render.seconds(t.elapsed_ms()) if t.elapsed_ms() is not None else "" for t in rows]
+    name_w = max([len(t.name) for t in rows] or [0])
+    state_w = max([len(s) for s in states] or [0])
+    dur_w = max([len(d) for d in durations] or [0])
+    fixed = 1 + 1 + state_w  # icon, gap, state (names fill what is left)
+    name_w = max(1, min(name_w, width - fixed - 2))
+    base = 1 + 2 + name_w + 2 + state_w
+    show_dur = dur_w > 0 and base + 2 + dur_w <= width
+    show_out = show_dur and base + 2 + dur_w + 2 + OUTPUT_MIN <= width
+    for t, state, dur in zip(rows, states, durations, strict=True):
+        style = render.STATE_STYLE.get(t.state, "")
+        line = Text(no_wrap=True, overflow="ellipsis")
+        icon = (
+            SPINNER[int(now * 10) % len(SPINNER)]
+            if t.state == "running"
+            else ICON.get(t.state, "?")
         )
-        rows = Table.grid(padding=(0, 2))
-        rows.add_column(width=1)
-        rows.add_column(no_wrap=True)
-        rows.add_column(no_wrap=True)
-        rows.add_column(justify="right", no_wrap=True)
-        rows.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
-        for t in m.tasks.values():
-            style = render.STATE_STYLE.get(t.state, "")
-            rows.add_row(
-                self._icon(t),
-                Text(t.name, style="bold" if t.state == "running" else ""),
-                Text(t.state + (f" #{t.attempt}" if t.attempt > 1 else ""), style=style),
-                Text(render.seconds(t.elapsed_ms()) if t.elapsed_ms() is not None else ""),
-                Text(t.last_line, style="dim"),
-            )
-        return Group(head, rows)
+        line.append(icon, style="cyan" if t.state == "running" else style)
+        name = t.name if len(t.name) <= name_w else t.name[: max(0, name_w - 1)] + "…"
+        line.append(" " + name.ljust(name_w), style="bold" if t.state == "running" else "")
+        line.append("  " + state.ljust(state_w), style=style)
+        if show_dur:
+            line.append("  " + dur.rjust(dur_w))
+        if show_out and t.last_line:
+            room = width - (base + 2 + dur_w + 2)
+            out = t.last_line if len(t.last_line) <= room else t.last_line[: room - 1] + "…"
+            line.append("  " + out, style="dim")
+        lines.append(line)
+    return lines
 
-    def _icon(self, t: TaskRow) -> Any:
-        from rich.spinner import Spinner
-        from rich.text import Text
 
-        if t.state == "running":
-            return self._spinners.setdefault(t.name, Spinner("dots", style="cyan"))
-        return Text(ICON.get(t.state, "?"), style=render.STATE_STYLE.get(t.state, ""))
+def _header(m: RunModel, width: int) -> Any:
+    from rich.text import Text
 
-    def _system(self) -> str:
-        s = self.model.system
-        if not s:
-            return ""
-        return f"cpu {s.get('cpu_percent', 0):.0f}% · mem {s.get('memory_percent', 0):.0f}%"
+    total = len(m.tasks)
+    title = f"{m.workflow} · run {m.run}"
+    done = f"{m.done()}/{total} done · {render.seconds(m.elapsed_ms())}"
+    system = system_text(m.system)
+    head = Text(no_wrap=True, overflow="ellipsis")
+    used = len(title)
+    head.append(title if used <= width else title[: width - 1] + "…", style="bold")
+    if used + 1 + len(done) <= width:
+        head.append(" " + done)
+        used += 1 + len(done)
+    else:
+        return head
+    bar_w = min(BAR_MAX, width - used - 1 - (1 + len(system) if system else 0))
+    if bar_w < BAR_MIN:
+        bar_w = min(BAR_MAX, width - used - 1)
+        system = ""
+    if bar_w >= BAR_MIN:
+        filled = round(bar_w * m.done() / (total or 1))
+        head.append(" ")
+        head.append("━" * filled, style="green" if m.done() == total else "magenta")
+        head.append("━" * (bar_w - filled), style="grey23")
+        used += 1 + bar_w
+    if system and used + 1 + len(system) <= width:
+        head.append(" " + system, style="dim")
+    return head
 
 
 def make_view(json_lines: bool, tty: bool | None = None) -> RunView:

@@ -1,12 +1,13 @@
 """How command results look: JSON (``--json``), rich tables on a terminal, plain text else.
 
-Every renderer takes the command's result as the server returned it. ``rich`` is only
-imported when a terminal is going to see it.
+Every renderer takes the command's result as the server returned it. Tables and lines are
+plain text (ANSI colours on a terminal); ``rich`` is only imported for the live run view.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -28,6 +29,18 @@ STATE_STYLE = {
 
 def stdout_is_tty() -> bool:
     return sys.stdout.isatty()
+
+
+def self_command() -> str:
+    """How to run this treelane again from anywhere: ``treelane`` when that is the one on
+    the PATH, else this one's absolute path (or ``python -m treelane``)."""
+    import shutil
+
+    me = os.path.realpath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if os.path.basename(me) != "treelane" or not os.access(me, os.X_OK):
+        return f"{sys.executable} -m treelane"
+    on_path = shutil.which("treelane")
+    return "treelane" if on_path and os.path.realpath(on_path) == me else me
 
 
 def print_json(value: Any) -> None:
@@ -67,11 +80,26 @@ def short(commit: str | None) -> str:
     return commit[:10] if commit else "-"
 
 
+_SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "magenta": "35",
+        "cyan": "36"}  # fmt: skip
+
+
+def paint(text: str, style: str | None) -> str:
+    """``text`` in ANSI colours for a style such as ``"bold red"`` (unknown words ignored)."""
+    codes = [_SGR[w] for w in (style or "").split() if w in _SGR]
+    return f"\x1b[{';'.join(codes)}m{text}\x1b[0m" if codes and text else text
+
+
 class Printer:
-    """Lines and tables, with colour on a terminal and none in a pipe."""
+    """Lines and tables, with colour on a terminal (unless ``NO_COLOR``) and none in a pipe.
+
+    Plain ANSI, not rich: a read-only command should not pay for importing rich. The live
+    run view, which needs rich, gets its console from :attr:`console`.
+    """
 
     def __init__(self, rich: bool | None = None) -> None:
         self.rich = stdout_is_tty() if rich is None else rich
+        self.colour = self.rich and not os.environ.get("NO_COLOR")
         self._console: Any = None
 
     @property
@@ -83,40 +111,26 @@ class Printer:
         return self._console
 
     def line(self, text: str = "", style: str | None = None) -> None:
-        if self.rich:
-            from rich.text import Text
-
-            self.console.print(Text(text, style=style or ""))
-        else:
-            print(text, flush=True)
+        print(paint(text, style) if self.colour else text, flush=True)
 
     def table(
         self, columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None
     ) -> None:
-        """Rows of strings; a column named ``state`` is coloured by its value."""
+        """Rows of strings in aligned columns; a ``state`` column is coloured by its value."""
         state_col = columns.index("state") if "state" in columns else -1
-        if self.rich:
-            from rich import box
-            from rich.table import Table
-            from rich.text import Text
-
-            table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
-            for name in columns:
-                table.add_column(name, overflow="fold")
-            for row in rows:
-                table.add_row(
-                    *(
-                        Text(cell, style=STATE_STYLE.get(cell, "") if i == state_col else "")
-                        for i, cell in enumerate(row)
-                    )
-                )
-            self.console.print(table)
-            return
         if title:
-            print(title)
+            self.line(title, "bold")
         widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
-        for row in [list(columns), *rows]:
-            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        for n, row in enumerate([list(columns), *rows]):
+            cells = []
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True)):
+                text = cell.ljust(w) if i < len(row) - 1 else cell
+                if self.colour and n == 0:
+                    text = paint(text, "bold")
+                elif self.colour and i == state_col:
+                    text = paint(text, STATE_STYLE.get(cell.split(" ")[0]))
+                cells.append(text)
+            print("  ".join(cells).rstrip())
         sys.stdout.flush()
 
 
@@ -209,8 +223,34 @@ def worktrees(p: Printer, result: dict[str, Any]) -> None:
 def cleanup(p: Printer, result: dict[str, Any]) -> None:
     removed, kept = result.get("removed", []), result.get("kept", [])
     p.line(f"removed {len(removed)} worktree(s)" + (f": {', '.join(removed)}" if removed else ""))
+    for s in result.get("saved", []):
+        ref = s["ref"]
+        p.line(f"  the uncommitted work of {s['worktree']} was saved first, as {ref}")
+        p.line(f"    see it: git show --stat {ref}", "dim")
+        p.line(f"    get it back: git switch -c {s['worktree']}-saved {ref}", "dim")
     if kept:
         p.table(["kept", "why"], [[k.get("id", "?"), k.get("reason", "")] for k in kept])
+
+
+def checkpoints(p: Printer, result: dict[str, Any]) -> None:
+    wt, rows = result["worktree"], result.get("checkpoints", [])
+    if not rows:
+        p.line(f"{wt}: no checkpoints yet (save one with: treelane checkpoint {wt} -m MESSAGE)")
+        return
+    p.table(
+        ["", "id", "time", "files", "message"],
+        [
+            [
+                "*" if c.get("current") else "",
+                c["checkpoint"],
+                local_time(c.get("time")),
+                "?" if c.get("files_changed") is None else str(c["files_changed"]),
+                c.get("message") or "",
+            ]
+            for c in rows
+        ],
+        title=f"checkpoints of {wt} (* = current; files = changed since the one before)",
+    )
 
 
 def written(p: Printer, what: str, path: str) -> None:

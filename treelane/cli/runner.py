@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import os
 import sys
@@ -14,8 +13,7 @@ from argparse import Namespace
 from collections.abc import Callable
 from typing import Any
 
-from treelane.cli.follow import EXIT_INTERRUPTED, Stopped
-from treelane.cli.session import CliError, one_line
+from treelane.cli.errors import EXIT_INTERRUPTED, CliError, Stopped, one_line
 
 Subcommand = Callable[[Namespace], Any]
 
@@ -28,6 +26,8 @@ def invoke(fn: Subcommand, args: Namespace) -> int:
     try:
         result = fn(args)
         if inspect.iscoroutine(result):
+            import asyncio
+
             result = asyncio.run(result)
         return int(result)
     except CliError as exc:

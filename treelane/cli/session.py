@@ -14,30 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from treelane.cli.client import INVALID_PARAMS, LspClient, ServerError
+from treelane.cli.errors import FAILED, USAGE, CliError, one_line
 
-USAGE = 2
-FAILED = 1
-
-
-class CliError(Exception):
-    """Ends the command: ``treelane: <message>`` on stderr and exit ``code``."""
-
-    def __init__(self, message: str, code: int = FAILED) -> None:
-        super().__init__(one_line(message))
-        self.message = one_line(message)
-        self.code = code
-
-
-def one_line(text: str) -> str:
-    """Multi-line messages (e.g. every problem of treelane.toml) joined on one line."""
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    if not lines:
-        return "unknown error"
-    head, rest = lines[0], lines[1:]
-    if not rest:
-        return head
-    return head + (" " if head.endswith(":") else "; ") + "; ".join(rest)
-
+__all__ = ["FAILED", "USAGE", "CliError", "Session", "git_toplevel", "one_line", "open_session"]
 
 def git_toplevel(directory: Path) -> Path:
     """The top of the git working tree containing ``directory`` (CliError if none)."""

@@ -35,7 +35,21 @@ _IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
     "treelane.report": ("trace", "report"),
     "treelane.output": ("trace", "output"),
     "treelane.workflows": ("workflows", "workflows"),
+    "treelane.checkpoints": ("checkpoints", "checkpoints"),
 }
+
+# Commands that only read: the CLI runs them in its own process on a read-only context
+# (treelane.commands.readonly), without a server or an engine.
+READ_ONLY: frozenset[str] = frozenset(
+    {
+        "treelane.status",
+        "treelane.worktrees",
+        "treelane.output",
+        "treelane.report",
+        "treelane.trace",
+        "treelane.checkpoints",
+    }
+)
 
 COMMAND_NAMES: tuple[str, ...] = tuple(_IMPLEMENTATIONS)
 
@@ -47,4 +61,4 @@ def command(name: str) -> Command:
     return fn
 
 
-__all__ = ["COMMAND_NAMES", "Command", "command"]
+__all__ = ["COMMAND_NAMES", "READ_ONLY", "Command", "command"]

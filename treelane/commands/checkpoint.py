@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-from treelane.commands import _args
+from treelane.commands import _args, worktree_arg
 from treelane.commands.context import Context
 from treelane.engine.checkpoints import Checkpoint
 from treelane.engine.core import Engine
-from treelane.errors import InvalidArgument, RequestFailed
-
-MAIN = "main"
+from treelane.errors import InvalidArgument
 
 
 def resolve_worktree(engine: Engine, value: str) -> tuple[str, Path]:
     """(id, path) of the worktree named ``value``: ``main``, a managed id, or a path in one."""
-    if value == MAIN:
-        return MAIN, engine.ws.root
-    if value.startswith("-"):
-        raise InvalidArgument(f"invalid worktree: {value!r}")
-    rows = engine.pool.paths()
-    if value in rows:
-        return value, rows[value]
-    if "/" not in value and os.sep not in value and not Path(value).is_absolute():
-        raise RequestFailed(f"unknown worktree {value!r} (see treelane.worktrees)")
-    real = Path(os.path.realpath(value))
-    for wt_id, path in rows.items():
-        p = Path(os.path.realpath(path))
-        if real == p or p in real.parents:
-            return wt_id, path
-    root = Path(os.path.realpath(engine.ws.root))
-    if real == root or root in real.parents:
-        return MAIN, engine.ws.root
-    raise RequestFailed(f"path {value!r} is not inside the repository or a managed worktree")
+    return worktree_arg.resolve_worktree(engine.ws.root, engine.pool.paths(), value)
 
 
 def _result(c: Checkpoint) -> dict[str, Any]:

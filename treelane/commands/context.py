@@ -4,13 +4,31 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
-from treelane.engine.workflow import CONFIG_FILE, Config, ConfigError, load_config, parse_config
 from treelane.errors import RequestFailed
 
 if TYPE_CHECKING:
     from treelane.engine.core import Engine
+    from treelane.engine.queries import Reader
+    from treelane.engine.workflow import Config
+
+
+class ReadView(Protocol):
+    """What the read-only commands read: the store, the repository and two settings.
+
+    :class:`EngineView` reads them through a running engine (the server);
+    :class:`treelane.commands.readonly.LightView` reads them without one (the CLI).
+    """
+
+    root: Path
+
+    @property
+    def db(self) -> Reader: ...
+    def pool_size(self) -> int: ...
+    def limit(self) -> int: ...
+    def worktree_paths(self) -> dict[str, Path]: ...
+    def worktrees(self) -> list[dict[str, Any]]: ...
 
 
 class Context:
@@ -36,6 +54,12 @@ class Context:
                 self.on_engine(self._engine)
             return self._engine
 
+    def read_view(self) -> ReadView:
+        """The store and repository as the read-only commands see them."""
+        from treelane.commands.engineview import EngineView
+
+        return EngineView(self.engine())
+
     def on_engine(self, engine: Engine) -> None:
         """Hook for front ends that subscribe to engine events (the server overrides it)."""
 
@@ -48,6 +72,8 @@ class Context:
 
 def _config_or_default(root: Path) -> Config:
     """The workflow file, or defaults when it is invalid (commands that need it say why)."""
+    from treelane.engine.workflow import CONFIG_FILE, ConfigError, load_config, parse_config
+
     try:
         return load_config(root / CONFIG_FILE)
     except ConfigError:
@@ -56,6 +82,8 @@ def _config_or_default(root: Path) -> Config:
 
 def load_workflows(engine: Engine) -> Config:
     """Re-read treelane.toml (it may have changed); RequestFailed listing its problems."""
+    from treelane.engine.workflow import CONFIG_FILE, ConfigError
+
     try:
         return engine.reload_config()
     except ConfigError as exc:

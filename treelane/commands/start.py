@@ -7,8 +7,9 @@ from typing import Any
 
 from treelane.commands import _args
 from treelane.commands.context import Context, load_workflows
-from treelane.engine.workflow import ConfigError
-from treelane.errors import InvalidArgument
+from treelane.engine import git
+from treelane.engine.workflow import CONFIG_FILE, ConfigError
+from treelane.errors import InvalidArgument, RequestFailed
 
 
 def start(ctx: Context, raw: Any) -> dict[str, Any]:
@@ -17,6 +18,11 @@ def start(ctx: Context, raw: Any) -> dict[str, Any]:
     base = _args.string(args, "base", required=False)
     engine = ctx.engine()
     if isinstance(wf_arg, str) and wf_arg:
+        if not (engine.ws.root / CONFIG_FILE).is_file():
+            raise RequestFailed(
+                f"there is no {CONFIG_FILE} in {engine.ws.root}: create a starter one with "
+                f"`treelane init` (it detects your project's tools), then run it"
+            )
         load_workflows(engine)
         wf = engine.workflow(wf_arg)
     elif isinstance(wf_arg, Mapping):
@@ -30,5 +36,10 @@ def start(ctx: Context, raw: Any) -> dict[str, Any]:
         raise InvalidArgument("missing field 'workflow': expected a workflow name or definition")
     else:
         raise InvalidArgument("field 'workflow': expected a workflow name or an object")
+    if (base or wf.base) == "HEAD" and git.head_commit(engine.ws.root) is None:
+        raise RequestFailed(
+            f"the repository {engine.ws.root} has no commits yet: a run starts from a commit; "
+            "make the first one (git add -A && git commit -m 'first commit') and run again"
+        )
     started = engine.start(wf, base)
     return {"run": started.run, "workflow": started.workflow, "tasks": started.tasks}

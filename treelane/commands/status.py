@@ -6,8 +6,11 @@ from typing import Any
 
 from treelane.commands import _args
 from treelane.commands.context import Context
+from treelane.engine import queries
 
 
 def status(ctx: Context, raw: Any) -> dict[str, Any]:
     args = _args.obj(raw, ("run",))
-    return ctx.engine().status(_args.run_id(args, required=False))
+    run = _args.run_id(args, required=False)
+    view = ctx.read_view()
+    return queries.status(view.db, run, pool_size=view.pool_size(), limit=view.limit())

@@ -6,12 +6,13 @@ from typing import Any
 
 from treelane.commands import _args
 from treelane.commands.context import Context
+from treelane.engine import queries
 
 
 def trace(ctx: Context, raw: Any) -> dict[str, Any]:
     run = _args.run_id(_args.obj(raw, ("run",)))
     assert run is not None
-    return ctx.engine().trace(run)
+    return queries.trace(ctx.read_view().db, run)
 
 
 def report(ctx: Context, raw: Any) -> dict[str, Any]:
@@ -19,7 +20,7 @@ def report(ctx: Context, raw: Any) -> dict[str, Any]:
     assert run is not None
     from treelane.report.timeline import render_timeline
 
-    return {"run": run, "html": render_timeline(ctx.engine().report_data(run))}
+    return {"run": run, "html": render_timeline(queries.report_data(ctx.read_view().db, run))}
 
 
 def output(ctx: Context, raw: Any) -> dict[str, Any]:
@@ -27,4 +28,4 @@ def output(ctx: Context, raw: Any) -> dict[str, Any]:
     run = _args.run_id(args)
     task = _args.name(args, "task")
     assert run is not None and task is not None
-    return {"run": run, "task": task, "lines": ctx.engine().output(run, task)}
+    return {"run": run, "task": task, "lines": queries.output(ctx.read_view().db, run, task)}

@@ -13,13 +13,12 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from treelane.engine import git, landing, outcome, resolve
+from treelane.engine import git, landing, outcome, queries, resolve
 from treelane.engine.cache import ResultCache
 from treelane.engine.checkpoints import Checkpoints
 from treelane.engine.events import (
@@ -44,13 +43,6 @@ from treelane.errors import RequestFailed
 from treelane.storage.db import Store
 
 RESULT_REFS = "refs/treelane/results"
-RECENT_RUNS = 20
-
-
-def iso(t: float | None) -> str | None:
-    if t is None:
-        return None
-    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
 
 
 def pool_config(s: Settings) -> PoolConfig:
@@ -527,49 +519,9 @@ class Engine:
     # --- queries -------------------------------------------------------------
 
     def status(self, run_id: str | None = None) -> dict[str, Any]:
-        if run_id is not None:
-            rows = [self._run_row(run_id)]
-        else:
-            rows = self.store.query(
-                "SELECT * FROM runs WHERE state = 'running' OR id IN "
-                "(SELECT id FROM runs ORDER BY started DESC LIMIT ?) ORDER BY started",
-                (RECENT_RUNS,),
-            )
-        return {
-            "runs": [self._run_status(r) for r in rows],
-            "pool": self.pool.stats(),
-            "concurrency": self.concurrency(),
-        }
-
-    def _run_status(self, row: dict[str, Any]) -> dict[str, Any]:
-        now = time.time()
-        tasks = []
-        for t in self.store.query("SELECT * FROM tasks WHERE run = ? ORDER BY idx", (row["id"],)):
-            dur = t["duration_ms"]
-            if t["state"] == "running" and t["started"]:
-                dur = int((now - t["started"]) * 1000)
-            tasks.append(
-                {
-                    "name": t["name"],
-                    "state": t["state"],
-                    "attempt": t["attempt"],
-                    "worktree": t["worktree"],
-                    "exit_code": t["exit_code"],
-                    "duration_ms": dur,
-                }
-            )
-        return {
-            "run": row["id"],
-            "workflow": row["workflow"],
-            "state": row["state"],
-            "started": iso(row["started"]),
-            "finished": iso(row["finished"]),
-            "base": row["base_commit"],
-            "result": row["result_commit"],
-            "reason": row["error"],
-            "conflicts": json.loads(row["conflicts"]) if row.get("conflicts") else [],
-            "tasks": tasks,
-        }
+        return queries.status(
+            self.store, run_id, pool_size=self.pool.config.size, limit=self.concurrency()["limit"]
+        )
 
     def result_commit(self, run_id: str) -> str:
         row = self._run_row(run_id)
@@ -578,134 +530,15 @@ class Engine:
         return str(row["result_commit"])
 
     def output(self, run_id: str, task: str) -> list[str]:
-        rows = self.store.query(
-            "SELECT line FROM output WHERE run = ? AND task = ? AND attempt = "
-            "(SELECT MAX(attempt) FROM output WHERE run = ? AND task = ?) ORDER BY id",
-            (run_id, task, run_id, task),
-        )
-        return [r["line"] for r in rows]
+        return queries.output(self.store, run_id, task)
 
     def report_data(self, run_id: str) -> dict[str, Any]:
         """Everything the timeline page shows (see treelane.report.timeline)."""
-        row = self._run_row(run_id)
-        wf = json.loads(row["definition"])
-        attempts: dict[str, list[dict[str, Any]]] = {}
-        for a in self.store.query("SELECT * FROM attempts WHERE run = ? ORDER BY id", (run_id,)):
-            attempts.setdefault(a["task"], []).append(
-                {
-                    "attempt": a["attempt"],
-                    "worktree": a["worktree"],
-                    "start": a["started"],
-                    "end": a["finished"],
-                    "state": a["state"],
-                    "exit_code": a["exit_code"],
-                }
-            )
-        tasks = []
-        for t in self.store.query("SELECT * FROM tasks WHERE run = ? ORDER BY idx", (run_id,)):
-            spec = wf.get("tasks", {}).get(t["name"], {})
-            tasks.append(
-                {
-                    "name": t["name"],
-                    "state": t["state"],
-                    "needs": list(spec.get("needs", [])),
-                    "isolation": spec.get("isolation", "worktree"),
-                    "attempts": attempts.get(t["name"], []),
-                    "resolved": t["finished"],
-                }
-            )
-        end = row["finished"] or time.time()
-        samples = []
-        for s in self.store.query(
-            "SELECT time, data FROM samples WHERE time BETWEEN ? AND ? ORDER BY time",
-            (row["started"] - 1, end + 1),
-        ):
-            d = json.loads(s["data"])
-            samples.append({"time": s["time"], **d["system"], **d.get("concurrency", {})})
-        return {
-            "run": run_id,
-            "workflow": row["workflow"],
-            "state": row["state"],
-            "started": row["started"],
-            "finished": row["finished"],
-            "reason": row["error"],
-            "conflicts": json.loads(row["conflicts"]) if row.get("conflicts") else [],
-            "tasks": tasks,
-            "samples": samples,
-        }
+        return queries.report_data(self.store, run_id)
 
     def trace(self, run_id: str) -> dict[str, Any]:
         """The run as Chrome Trace Event JSON (open in Perfetto or chrome://tracing)."""
-        data = self.report_data(run_id)
-        t0 = data["started"]
-        lanes: dict[str, int] = {}
-        events: list[dict[str, Any]] = [
-            {
-                "name": "process_name",
-                "ph": "M",
-                "pid": 1,
-                "tid": 0,
-                "args": {"name": f"treelane {data['workflow']} ({run_id})"},
-            }
-        ]
-        for t in data["tasks"]:
-            for a in t["attempts"]:
-                lane = a["worktree"] or "(no worktree)"
-                tid = lanes.setdefault(lane, len(lanes) + 1)
-                end = a["end"] or time.time()
-                events.append(
-                    {
-                        "name": t["name"],
-                        "cat": a["state"],
-                        "ph": "X",
-                        "pid": 1,
-                        "tid": tid,
-                        "ts": round((a["start"] - t0) * 1e6),
-                        "dur": round((end - a["start"]) * 1e6),
-                        "args": {
-                            "attempt": a["attempt"],
-                            "state": a["state"],
-                            "exit_code": a["exit_code"],
-                            "worktree": a["worktree"],
-                        },
-                    }
-                )
-            if not t["attempts"] and t["resolved"]:
-                events.append(
-                    {
-                        "name": t["name"],
-                        "cat": t["state"],
-                        "ph": "i",
-                        "s": "p",
-                        "pid": 1,
-                        "tid": 0,
-                        "ts": round((t["resolved"] - t0) * 1e6),
-                        "args": {"state": t["state"]},
-                    }
-                )
-        for lane, tid in lanes.items():
-            events.append(
-                {"name": "thread_name", "ph": "M", "pid": 1, "tid": tid, "args": {"name": lane}}
-            )
-        for s in data["samples"]:
-            events.append(
-                {
-                    "name": "system",
-                    "ph": "C",
-                    "pid": 1,
-                    "tid": 0,
-                    "ts": round((s["time"] - t0) * 1e6),
-                    "args": {
-                        "cpu_percent": s["cpu_percent"],
-                        "memory_percent": s["memory_percent"],
-                    },
-                }
-            )
-        return {
-            "traceEvents": events,
-            "displayTimeUnit": "ms",
-            "otherData": {"run": run_id, "workflow": data["workflow"], "state": data["state"]},
-        }
+        return queries.trace(self.store, run_id)
 
     # --- lifecycle -------------------------------------------------------------
 

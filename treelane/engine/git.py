@@ -15,8 +15,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-import git as gitpython
-
 from treelane.errors import RequestFailed
 
 # Keep git from prompting, paging, or reading the user's global hooks into our plumbing.
@@ -131,6 +129,8 @@ class RepoInfo(NamedTuple):
 
 def discover(path: Path | str) -> RepoInfo:
     """Find the repository containing ``path``; RequestFailed if there is none."""
+    import git as gitpython  # on first use: it takes longer to import than most commands run
+
     try:
         repo = gitpython.Repo(str(path), search_parent_directories=True)
     except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError) as exc:

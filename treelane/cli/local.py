@@ -1,0 +1,167 @@
+"""The read-only subcommands, answered in this process: no server, no engine.
+
+``status``, ``worktrees``, ``log``, ``report``, ``trace`` and ``checkpoints`` call the
+same command implementations as the server (:mod:`treelane.commands`) on a read-only
+context (:mod:`treelane.commands.readonly`): they read the store and git, start no
+thread and change nothing, and never import the language-server libraries. A state
+database of another schema version is read through a server instead (which migrates it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from argparse import Namespace
+from pathlib import Path
+from typing import Any
+
+from treelane.cli import render
+from treelane.cli.errors import FAILED, USAGE, CliError
+from treelane.commands import command
+from treelane.commands.readonly import ReadContext, SchemaMismatch, discover
+from treelane.errors import RequestFailed
+
+
+def _cwd(args: Namespace) -> Path:
+    cwd = Path(os.path.abspath(args.directory or os.getcwd()))
+    if not cwd.is_dir():
+        raise CliError(f"no such directory: {cwd}")
+    return cwd
+
+
+def open_context(args: Namespace) -> ReadContext | None:
+    """The read-only context of the repository at ``-C DIR`` or here; None when its store
+    must be read through a server (another schema version)."""
+    cwd = _cwd(args)
+    try:
+        repo = discover(cwd)
+    except RequestFailed as exc:
+        if "not installed" in str(exc):
+            raise CliError(str(exc)) from None
+        raise CliError(
+            f"not a git repository: {cwd} (run treelane inside one, or pass -C DIR)"
+        ) from None
+    try:
+        return ReadContext(repo)
+    except SchemaMismatch:
+        return None
+
+
+def execute(args: Namespace, name: str, argument: dict[str, Any]) -> Any:
+    """Protocol command ``name`` (a read-only one) in this process; its result."""
+    ctx = open_context(args)
+    if ctx is None:
+        return _through_server(args, name, argument)
+    try:
+        return command(name)(ctx, argument)
+    except ValueError as exc:  # InvalidArgument included
+        raise CliError(str(exc), USAGE) from None
+    except RequestFailed as exc:
+        raise CliError(str(exc), FAILED) from None
+    except sqlite3.Error as exc:
+        raise CliError(f"cannot read the treelane state database: {exc}") from None
+    finally:
+        ctx.close()
+
+
+def _through_server(args: Namespace, name: str, argument: dict[str, Any]) -> Any:
+    import asyncio
+
+    from treelane.cli.commands import call
+
+    return asyncio.run(call(args, name, argument))
+
+
+def show(args: Namespace, result: Any) -> bool:
+    """Print ``result`` as JSON if ``--json`` was given; True if it was."""
+    if args.json:
+        render.print_json(result)
+    return bool(args.json)
+
+
+def status(args: Namespace) -> int:
+    result = execute(args, "treelane.status", {"run": args.run} if args.run else {})
+    if not show(args, result):
+        render.status(render.Printer(), result, one_run=bool(args.run))
+    return 0
+
+
+def worktrees(args: Namespace) -> int:
+    result = execute(args, "treelane.worktrees", {})
+    if not show(args, result):
+        render.worktrees(render.Printer(), result)
+    return 0
+
+
+def checkpoints(args: Namespace) -> int:
+    result = execute(args, "treelane.checkpoints", {"worktree": _worktree(args)})
+    if not show(args, result):
+        render.checkpoints(render.Printer(), result)
+    return 0
+
+
+def _worktree(args: Namespace) -> str:
+    """The worktree named on the command line (paths made absolute), else the managed one
+    containing the current directory, else ``main``."""
+    cwd = _cwd(args)
+    given: str | None = args.worktree
+    if given is not None:
+        if given in (".", "..") or "/" in given or os.sep in given:
+            return os.path.abspath(os.path.join(cwd, given))
+        return given
+    ctx = open_context(args)
+    if ctx is None:
+        return str(cwd)  # the server resolves the path
+    try:
+        here = os.path.realpath(cwd)
+        for wt_id, path in ctx.read_view().worktree_paths().items():
+            p = os.path.realpath(path)
+            if here == p or here.startswith(p + os.sep):
+                return wt_id
+    finally:
+        ctx.close()
+    return "main"
+
+
+def trace(args: Namespace) -> int:
+    result = execute(args, "treelane.trace", {"run": args.run})
+    path = _write(args, json.dumps(result))
+    if path is not None and not show(
+        args, {"run": args.run, "path": path, "events": len(result["traceEvents"])}
+    ):
+        p = render.Printer()
+        render.written(p, f"the trace of run {args.run}", path)
+        p.line("open it in https://ui.perfetto.dev or chrome://tracing", "dim")
+    return 0
+
+
+def report(args: Namespace) -> int:
+    result = execute(args, "treelane.report", {"run": args.run})
+    path = _write(args, result["html"])
+    if path is not None and not show(args, {"run": args.run, "path": path}):
+        render.written(render.Printer(), f"the report of run {args.run}", path)
+    return 0
+
+
+def log(args: Namespace) -> int:
+    result = execute(args, "treelane.output", {"run": args.run, "task": args.task})
+    if not show(args, result):
+        sys.stdout.write("".join(f"{line}\n" for line in result["lines"]))
+    return 0
+
+
+def _write(args: Namespace, text: str) -> str | None:
+    """Write ``text`` to ``-o FILE`` (relative to ``-C DIR``, as git does); its absolute
+    path. ``-o -`` (the default) writes to stdout instead."""
+    if args.output == "-":
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+        return None
+    path = Path(args.directory or ".", Path(args.output).expanduser()).resolve()
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return str(path)

@@ -1,0 +1,299 @@
+"""A read-only context: the repository's store and workspace, without an engine.
+
+The read-only commands (``treelane.status``, ``worktrees``, ``output``, ``report``,
+``trace``, ``checkpoints``) run on it in the CLI's own process: it starts no thread,
+takes no lease, repairs nothing (runs of a dead owner are *shown* as interrupted, not
+marked), never creates the database, and imports no git library, psutil or sqlite-utils.
+A database of another schema version is not read here: :class:`SchemaMismatch` tells
+the caller to go through the server, which migrates it.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from treelane.commands.context import Context
+from treelane.engine.queries import Reader, last_sample
+from treelane.errors import RequestFailed
+
+CONFIG_FILE = "treelane.toml"
+INCLUDE_FILE = "treelane-include"  # = treelane.engine.snapshot.INCLUDE_FILE (tested)
+_GIT_ENV = {"GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
+FRESH_SAMPLE_S = 5.0  # a live engine samples about once a second while tasks run
+
+
+class SchemaMismatch(Exception):
+    """The state database has another schema version than this treelane reads directly."""
+
+
+class Repo(NamedTuple):
+    root: Path  # the main worktree
+    common_dir: Path  # the shared .git directory
+
+
+class Settings(NamedTuple):
+    pool_size: int = 4
+    max_parallel: int | str = "auto"
+    memory_per_task_mb: int = 500
+
+
+def git(args: list[str], cwd: Path, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **_GIT_ENV},
+    )
+
+
+def discover(path: Path) -> Repo:
+    """The repository containing ``path`` (its main worktree even from a linked one)."""
+    try:
+        proc = git(
+            ["rev-parse", "--path-format=absolute", "--git-common-dir", "--show-toplevel"], path
+        )
+    except FileNotFoundError:
+        raise RequestFailed("git is not installed (treelane needs git on the PATH)") from None
+    lines = proc.stdout.splitlines()
+    if proc.returncode != 0 or len(lines) < 2:
+        raise RequestFailed(f"{path} is not inside a git repository")
+    common = Path(os.path.realpath(lines[0]))
+    top = common.parent if common.name == ".git" else Path(lines[1])
+    return Repo(Path(os.path.realpath(top)), common)
+
+
+class _Empty:
+    """The store of a repository where treelane never ran: no rows anywhere."""
+
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        return []
+
+    def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
+        return None
+
+
+class _Connection:
+    """One plain sqlite3 connection to an existing database; it only reads."""
+
+    def __init__(self, path: Path, schema_version: int) -> None:
+        self.conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=30)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA query_only = ON")
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'")
+            got = row.fetchone()
+        except sqlite3.OperationalError:
+            got = None
+        if got is None or int(got[0]) != schema_version:
+            self.conn.close()
+            raise SchemaMismatch(f"{path}: schema {got[0] if got else 'none'}")
+
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
+
+    def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
+        row = self.conn.execute(sql, params).fetchone()
+        return dict(row) if row is not None else None
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def open_reader(common_dir: Path) -> Reader:
+    from treelane.storage.schema import SCHEMA_VERSION
+
+    db = common_dir / "treelane" / "state.db"
+    if not db.exists():
+        return _Empty()
+    return _Connection(db, SCHEMA_VERSION)
+
+
+def _toml(root: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    try:
+        with open(root / CONFIG_FILE, "rb") as f:
+            return tomllib.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def read_workflows(root: Path) -> dict[str, list[str]]:
+    """Workflow names and their task names as treelane.toml spells them (no validation:
+    for completion; commands that run workflows use the full parser)."""
+    wfs = _toml(root).get("workflows")
+    if not isinstance(wfs, dict):
+        return {}
+    out = {}
+    for name, wf in wfs.items():
+        tasks = wf.get("tasks") if isinstance(wf, dict) else None
+        out[name] = list(tasks) if isinstance(tasks, dict) else []
+    return out
+
+
+def read_settings(root: Path) -> Settings:
+    """``[settings]`` of treelane.toml as far as readers need it (defaults when unreadable:
+    a broken file is reported by the commands that need workflows, not by ``status``)."""
+    data = _toml(root).get("settings", {})
+    if not isinstance(data, dict):
+        return Settings()
+    d = Settings()
+    size, mp, mem = (data.get(k, getattr(d, k)) for k in Settings._fields)
+    return Settings(
+        size if isinstance(size, int) and not isinstance(size, bool) else d.pool_size,
+        mp if isinstance(mp, (int, str)) and not isinstance(mp, bool) else d.max_parallel,
+        mem if isinstance(mem, int) and not isinstance(mem, bool) else d.memory_per_task_mb,
+    )
+
+
+def _memory_available_mb() -> float | None:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def head_and_dirty(path: Path) -> tuple[str | None, str | None, bool]:
+    """(HEAD commit, branch, dirty) of a worktree from one ``git status``."""
+    proc = git(["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal"], path)
+    if proc.returncode != 0:
+        return None, None, True
+    head = branch = None
+    dirty = False
+    for rec in proc.stdout.split("\0"):
+        if rec.startswith("# branch.oid "):
+            oid = rec[len("# branch.oid ") :]
+            head = None if oid == "(initial)" else oid
+        elif rec.startswith("# branch.head "):
+            name = rec[len("# branch.head ") :]
+            branch = None if name == "(detached)" else name
+        elif rec and not rec.startswith("#"):
+            dirty = True
+    return head, branch, dirty
+
+
+class LightView:
+    """What the read-only commands read, from the store and git alone."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.root = repo.root
+        self.db = open_reader(repo.common_dir)
+        self.settings = read_settings(repo.root)
+
+    def pool_size(self) -> int:
+        return self.settings.pool_size
+
+    def limit(self) -> int:
+        """The concurrency limit: ``max_parallel``, or for ``auto`` what a live engine last
+        sampled, else what ``auto`` would choose now (CPUs and available memory)."""
+        mp = self.settings.max_parallel
+        if isinstance(mp, int):
+            return mp
+        sample = last_sample(self.db, time.time() - FRESH_SAMPLE_S)
+        if sample is not None and isinstance(sample.get("concurrency", {}).get("limit"), int):
+            return int(sample["concurrency"]["limit"])
+        cpus = os.cpu_count() or 1
+        avail = _memory_available_mb()
+        if avail is None:
+            return cpus
+        return max(1, min(cpus, int(avail * 0.8 // max(1, self.settings.memory_per_task_mb))))
+
+    def worktree_paths(self) -> dict[str, Path]:
+        rows = self.db.query("SELECT id, path FROM worktrees ORDER BY created")
+        return {r["id"]: Path(r["path"]) for r in rows}
+
+    def worktrees(self) -> list[dict[str, Any]]:
+        head, branch, dirty = head_and_dirty(self.root)
+        main = {
+            "id": "main",
+            "path": str(self.root),
+            "commit": head,
+            "state": "idle",
+            "dirty": dirty,
+            "run": None,
+            "task": None,
+            "branch": branch,
+            "drift": None,
+        }
+        managed = []
+        for row in self.db.query("SELECT * FROM worktrees ORDER BY created"):
+            path = Path(row["path"])
+            drift = row["drift"]
+            wt_head: str | None = None
+            wt_dirty = False
+            if path.is_dir():
+                wt_head, _, wt_dirty = head_and_dirty(path)
+                if row["state"] == "idle" and not row["needs_reset"] and not drift:
+                    wt_dirty = wt_dirty and not _only_included(path)
+                    if wt_head != row["commit_sha"]:
+                        drift = "HEAD moved outside treelane"
+                    elif wt_dirty:
+                        drift = "files changed outside treelane"
+                else:
+                    wt_dirty = wt_dirty and not _only_included(path)
+            else:
+                drift = "folder is missing"
+            managed.append(
+                {
+                    "id": row["id"],
+                    "path": str(path),
+                    "commit": wt_head,
+                    "state": row["state"],
+                    "dirty": wt_dirty,
+                    "run": row["run"],
+                    "task": row["task"],
+                    "branch": None,
+                    "drift": drift,
+                }
+            )
+        return [main, *managed]
+
+
+def _only_included(path: Path) -> bool:
+    """Are a dirty worktree's changes only paths that ``include`` brought in? (Then ask
+    git again leaving them out, as the pool does.)"""
+    try:
+        first = (path / ".git").read_text().split("\n", 1)[0]
+        gdir = Path(first[len("gitdir: ") :].strip()) if first.startswith("gitdir: ") else None
+        included = [p for p in (gdir / INCLUDE_FILE).read_text().splitlines() if p] if gdir else []
+    except (OSError, UnicodeDecodeError):
+        return False
+    if not included:
+        return False
+    spec = ["--", ":/", *(f":(exclude,top,literal){p}" for p in included)]
+    proc = git(["status", "--porcelain", "--untracked-files=normal", *spec], path)
+    return proc.returncode == 0 and not proc.stdout.strip()
+
+
+class ReadContext(Context):
+    """A :class:`Context` for the read-only commands only: :meth:`engine` is refused."""
+
+    def __init__(self, repo: Repo) -> None:
+        super().__init__(repo.root)
+        self._view = LightView(repo)
+
+    def read_view(self) -> LightView:
+        return self._view
+
+    def engine(self) -> Any:
+        raise RuntimeError("a read-only context has no engine (this command acts: use a server)")
+
+    def close(self) -> None:
+        close = getattr(self._view.db, "close", None)
+        if close is not None:
+            close()

@@ -1,0 +1,308 @@
+"""Read-only queries of the state database: what ``status``, ``log``, ``report``, ``trace``
+and ``checkpoints`` show.
+
+Every function takes a :class:`Reader` (the engine's :class:`~treelane.storage.db.Store`,
+or the CLI's light read-only connection) and only reads. This module imports nothing
+heavy (no git library, no psutil, no sqlite-utils), so a read-only command can run
+without starting an engine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from treelane.errors import RequestFailed
+
+RECENT_RUNS = 20
+_HOST = socket.gethostname()
+
+
+class Reader(Protocol):
+    def query(
+        self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
+    ) -> list[dict[str, Any]]: ...
+
+    def one(
+        self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
+    ) -> dict[str, Any] | None: ...
+
+
+def iso(t: float | None) -> str | None:
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def run_row(db: Reader, run_id: str) -> dict[str, Any]:
+    row = db.one("SELECT * FROM runs WHERE id = ?", (run_id,))
+    if row is None:
+        raise RequestFailed(f"unknown run {run_id!r} (see: treelane status)")
+    return row
+
+
+def owner_gone(row: dict[str, Any]) -> bool:
+    """A 'running' run whose owning process (on this host) no longer exists.
+
+    Another host's process cannot be checked and counts as alive. The next treelane that
+    acts (a server, ``run``, ``resume``) marks such a run interrupted; readers only show it.
+    """
+    pid, host = row.get("owner_pid"), row.get("owner_host")
+    if row.get("state") != "running" or not pid or host != _HOST:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _zombie(int(pid))
+
+
+def _zombie(pid: int) -> bool:
+    """A process that has exited but was not reaped yet (Linux; elsewhere: False)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1].startswith(("Z", "X"))
+    except (OSError, IndexError):
+        return False
+
+
+def run_status(db: Reader, row: dict[str, Any]) -> dict[str, Any]:
+    now = time.time()
+    gone = owner_gone(row)
+    tasks = []
+    for t in db.query("SELECT * FROM tasks WHERE run = ? ORDER BY idx", (row["id"],)):
+        dur = t["duration_ms"]
+        state = t["state"]
+        if state == "running" and t["started"] and not gone:
+            dur = int((now - t["started"]) * 1000)
+        if gone and state == "running":
+            state = "interrupted"
+        tasks.append(
+            {
+                "name": t["name"],
+                "state": state,
+                "attempt": t["attempt"],
+                "worktree": t["worktree"],
+                "exit_code": t["exit_code"],
+                "duration_ms": dur,
+            }
+        )
+    return {
+        "run": row["id"],
+        "workflow": row["workflow"],
+        "state": "interrupted" if gone else row["state"],
+        "started": iso(row["started"]),
+        "finished": iso(row["finished"]),
+        "base": row["base_commit"],
+        "result": row["result_commit"],
+        "reason": row["error"],
+        "conflicts": json.loads(row["conflicts"]) if row.get("conflicts") else [],
+        "tasks": tasks,
+    }
+
+
+def runs(db: Reader, run_id: str | None = None) -> list[dict[str, Any]]:
+    """One run, or the running ones plus the most recent, oldest first."""
+    if run_id is not None:
+        rows = [run_row(db, run_id)]
+    else:
+        rows = db.query(
+            "SELECT * FROM runs WHERE state = 'running' OR id IN "
+            "(SELECT id FROM runs ORDER BY started DESC LIMIT ?) ORDER BY started",
+            (RECENT_RUNS,),
+        )
+    return [run_status(db, r) for r in rows]
+
+
+def running_tasks(db: Reader) -> int:
+    """Tasks running now, by any treelane process: the one count ``status`` shows."""
+    n = 0
+    live = "SELECT id, state, owner_pid, owner_host FROM runs WHERE state = 'running'"
+    for row in db.query(live):
+        if owner_gone(row):
+            continue
+        got = db.one(
+            "SELECT COUNT(*) AS n FROM tasks WHERE run = ? AND state = 'running'", (row["id"],)
+        )
+        n += int(got["n"]) if got else 0
+    return n
+
+
+def pool_stats(db: Reader, size: int) -> dict[str, int]:
+    rows = db.query("SELECT state, COUNT(*) AS n FROM worktrees GROUP BY state")
+    counts = {r["state"]: r["n"] for r in rows}
+    return {"size": size, "idle": counts.get("idle", 0), "busy": counts.get("busy", 0)}
+
+
+def status(db: Reader, run_id: str | None, *, pool_size: int, limit: int) -> dict[str, Any]:
+    """The ``treelane.status`` result: runs, the pool, and the tasks running against the limit.
+
+    ``concurrency.running`` counts the task rows in state ``running`` (so it always agrees
+    with the rows shown, whichever process owns the runs).
+    """
+    return {
+        "runs": runs(db, run_id),
+        "pool": pool_stats(db, pool_size),
+        "concurrency": {"limit": limit, "running": running_tasks(db)},
+    }
+
+
+def last_sample(db: Reader, newer_than: float) -> dict[str, Any] | None:
+    """The latest resource sample a live engine wrote after ``newer_than`` (epoch s)."""
+    row = db.one("SELECT time, data FROM samples WHERE time > ? ORDER BY time DESC LIMIT 1",
+                 (newer_than,))  # fmt: skip
+    if row is None:
+        return None
+    data: dict[str, Any] = json.loads(row["data"])
+    return data
+
+
+def output(db: Reader, run_id: str, task: str) -> list[str]:
+    """The output lines of a task's last attempt (RequestFailed for an unknown run or task)."""
+    run_row(db, run_id)
+    if db.one("SELECT 1 FROM tasks WHERE run = ? AND name = ?", (run_id, task)) is None:
+        names = [r["name"] for r in db.query("SELECT name FROM tasks WHERE run = ? ORDER BY idx",
+                                             (run_id,))]  # fmt: skip
+        raise RequestFailed(f"run {run_id} has no task {task!r} (tasks: {', '.join(names)})")
+    rows = db.query(
+        "SELECT line FROM output WHERE run = ? AND task = ? AND attempt = "
+        "(SELECT MAX(attempt) FROM output WHERE run = ? AND task = ?) ORDER BY id",
+        (run_id, task, run_id, task),
+    )
+    return [r["line"] for r in rows]
+
+
+def report_data(db: Reader, run_id: str) -> dict[str, Any]:
+    """Everything the timeline page shows (see treelane.report.timeline)."""
+    row = run_row(db, run_id)
+    wf = json.loads(row["definition"])
+    attempts: dict[str, list[dict[str, Any]]] = {}
+    for a in db.query("SELECT * FROM attempts WHERE run = ? ORDER BY id", (run_id,)):
+        attempts.setdefault(a["task"], []).append(
+            {
+                "attempt": a["attempt"],
+                "worktree": a["worktree"],
+                "start": a["started"],
+                "end": a["finished"],
+                "state": a["state"],
+                "exit_code": a["exit_code"],
+            }
+        )
+    tasks = []
+    for t in db.query("SELECT * FROM tasks WHERE run = ? ORDER BY idx", (run_id,)):
+        spec = wf.get("tasks", {}).get(t["name"], {})
+        tasks.append(
+            {
+                "name": t["name"],
+                "state": t["state"],
+                "needs": list(spec.get("needs", [])),
+                "isolation": spec.get("isolation", "worktree"),
+                "attempts": attempts.get(t["name"], []),
+                "resolved": t["finished"],
+            }
+        )
+    end = row["finished"] or time.time()
+    samples = []
+    for s in db.query(
+        "SELECT time, data FROM samples WHERE time BETWEEN ? AND ? ORDER BY time",
+        (row["started"] - 1, end + 1),
+    ):
+        d = json.loads(s["data"])
+        samples.append({"time": s["time"], **d["system"], **d.get("concurrency", {})})
+    return {
+        "run": run_id,
+        "workflow": row["workflow"],
+        "state": row["state"],
+        "started": row["started"],
+        "finished": row["finished"],
+        "reason": row["error"],
+        "conflicts": json.loads(row["conflicts"]) if row.get("conflicts") else [],
+        "tasks": tasks,
+        "samples": samples,
+    }
+
+
+def trace(db: Reader, run_id: str) -> dict[str, Any]:
+    """The run as Chrome Trace Event JSON (open in Perfetto or chrome://tracing)."""
+    data = report_data(db, run_id)
+    t0 = data["started"]
+    lanes: dict[str, int] = {}
+    events: list[dict[str, Any]] = [
+        {
+            "name": "process_name",
+            "ph": "M",
+            "pid": 1,
+            "tid": 0,
+            "args": {"name": f"treelane {data['workflow']} ({run_id})"},
+        }
+    ]
+    for t in data["tasks"]:
+        for a in t["attempts"]:
+            lane = a["worktree"] or "(no worktree)"
+            tid = lanes.setdefault(lane, len(lanes) + 1)
+            end = a["end"] or time.time()
+            events.append(
+                {
+                    "name": t["name"],
+                    "cat": a["state"],
+                    "ph": "X",
+                    "pid": 1,
+                    "tid": tid,
+                    "ts": round((a["start"] - t0) * 1e6),
+                    "dur": round((end - a["start"]) * 1e6),
+                    "args": {
+                        "attempt": a["attempt"],
+                        "state": a["state"],
+                        "exit_code": a["exit_code"],
+                        "worktree": a["worktree"],
+                    },
+                }
+            )
+        if not t["attempts"] and t["resolved"]:
+            events.append(
+                {
+                    "name": t["name"],
+                    "cat": t["state"],
+                    "ph": "i",
+                    "s": "p",
+                    "pid": 1,
+                    "tid": 0,
+                    "ts": round((t["resolved"] - t0) * 1e6),
+                    "args": {"state": t["state"]},
+                }
+            )
+    for lane, tid in lanes.items():
+        events.append(
+            {"name": "thread_name", "ph": "M", "pid": 1, "tid": tid, "args": {"name": lane}}
+        )
+    for s in data["samples"]:
+        events.append(
+            {
+                "name": "system",
+                "ph": "C",
+                "pid": 1,
+                "tid": 0,
+                "ts": round((s["time"] - t0) * 1e6),
+                "args": {"cpu_percent": s["cpu_percent"], "memory_percent": s["memory_percent"]},
+            }
+        )
+    return {
+        "traceEvents": events,
+        "displayTimeUnit": "ms",
+        "otherData": {"run": run_id, "workflow": data["workflow"], "state": data["state"]},
+    }
+
+
+def checkpoint_rows(db: Reader, worktree: str) -> tuple[list[dict[str, Any]], int | None]:
+    """A worktree's checkpoints (oldest first, dropped ones left out) and the current id."""
+    rows = db.query(
+        "SELECT * FROM checkpoints WHERE worktree = ? AND dropped = 0 ORDER BY id", (worktree,)
+    )
+    head = db.one("SELECT current FROM checkpoint_heads WHERE worktree = ?", (worktree,))
+    return rows, (head["current"] if head else None)
