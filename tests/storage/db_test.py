@@ -17,6 +17,7 @@ from treelane.storage.schema import MIGRATIONS, SCHEMA_VERSION
 
 TABLES = {
     "meta",
+    "task_checkpoints",
     "worktrees",
     "checkpoints",
     "checkpoint_heads",
@@ -45,8 +46,8 @@ def _tables(path: Path) -> set[str]:
 
 
 def test_migrations_create_the_latest_schema(store: Store) -> None:
-    assert SCHEMA_VERSION == 2
-    assert store.schema_version == 2
+    assert SCHEMA_VERSION == 5
+    assert store.schema_version == 5
     assert _tables(store.path) == TABLES
     assert store.one("PRAGMA journal_mode")["journal_mode"] == "wal"  # type: ignore[index]
     assert store.one("PRAGMA foreign_keys")["foreign_keys"] == 1  # type: ignore[index]
@@ -69,7 +70,7 @@ def test_reopening_is_idempotent(store: Store) -> None:
 def test_newer_schema_is_refused_and_left_alone(store: Store) -> None:
     store.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
     store.close()
-    with pytest.raises(RuntimeError, match=r"schema version 7, newer than this treelane \(2\)"):
+    with pytest.raises(RuntimeError, match=r"schema version 7, newer than this treelane \(5\)"):
         Store(store.path)
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("SELECT value FROM meta").fetchall() == [("7",)]
@@ -88,6 +89,35 @@ def test_a_version_1_database_is_migrated_forward_keeping_its_rows(tmp_path: Pat
         assert store.schema_version == SCHEMA_VERSION
         assert "cancel_requests" in _tables(path)
         assert store.query("SELECT kind FROM events") == [{"kind": "old"}]
+    finally:
+        store.close()
+
+
+def test_a_version_2_database_gets_the_agent_columns_keeping_its_tasks(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        for version, statements in MIGRATIONS:
+            if version <= 2:
+                for stmt in statements:
+                    conn.execute(stmt)
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+        conn.execute("INSERT INTO tasks (run, name, idx, state) VALUES ('r1', 'a', 0, 'failed')")
+    store = Store(path)
+    try:
+        assert store.schema_version == SCHEMA_VERSION
+        rows = store.query("SELECT name, state, kind, grp, parent, score FROM tasks")
+        assert rows == [
+            {
+                "name": "a",
+                "state": "failed",
+                "kind": "run",
+                "grp": None,
+                "parent": None,
+                "score": None,
+            }
+        ]
+        assert "task_checkpoints" in _tables(path)
     finally:
         store.close()
 

@@ -20,6 +20,7 @@ from typing import Any
 import psutil
 
 from treelane.engine import git, merge
+from treelane.engine.agentstatus import report_tasks, resume_added, tag, task_extras
 from treelane.engine.cache import ResultCache
 from treelane.engine.checkpoints import Checkpoints
 from treelane.engine.events import (
@@ -35,7 +36,7 @@ from treelane.engine.events import (
 from treelane.engine.executor import Executor, LocalExecutor, kill_tree, marked
 from treelane.engine.monitor import Monitor, Sample, auto_limit
 from treelane.engine.pool import HOST, PoolConfig, WorktreePool, owner_alive
-from treelane.engine.scheduler import RunRec, Scheduler, TaskRec, run_finished_event
+from treelane.engine.scheduler import RunRec, Scheduler, TaskRec, run_finished_event, run_sinks
 from treelane.engine.taskrun import OutputBuffer, SharedTree, run_task
 from treelane.engine.workflow import CONFIG_FILE, Config, Settings, Workflow, load_config
 from treelane.engine.workflow import parse_workflow_dict as _parse_workflow_dict
@@ -124,6 +125,8 @@ class Engine:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def emit(self, event: Event) -> None:
+        if isinstance(event, TaskState) and event.group is None and event.parent is None:
+            event = tag(self.scheduler.runs.get(event.run), event)
         for listener in list(self._listeners):
             with contextlib.suppress(Exception):
                 listener(event)
@@ -202,7 +205,14 @@ class Engine:
                 }
             )
             db.table("tasks").insert_all(
-                {"run": run_id, "name": t.name, "idx": i, "state": "queued"}
+                {
+                    "run": run_id,
+                    "name": t.name,
+                    "idx": i,
+                    "state": "queued",
+                    "grp": t.group or None,
+                    "kind": t.kind,
+                }
                 for i, t in enumerate(wf.tasks)
             )
         rec = RunRec(run_id, wf, base_commit, now, {t.name: TaskRec(t) for t in wf.tasks})
@@ -303,6 +313,7 @@ class Engine:
             else:
                 requeued.append(t.name)
             recs[t.name] = rec
+        requeued += resume_added(self, run_id, recs)
         with self.store.write():
             self.store.execute(
                 "UPDATE runs SET state = 'running', finished = NULL, owner_pid = ?, "
@@ -316,7 +327,7 @@ class Engine:
                 )
         run_rec = RunRec(run_id, wf, row["base_commit"], row["started"], recs)
         kept = {n: t.state for n, t in recs.items() if n not in requeued}
-        self.emit(RunStarted(run_id, wf.name, wf.names(), kept))
+        self.emit(RunStarted(run_id, wf.name, list(recs), kept))
         self.monitor.wake()
         self.scheduler.submit(run_rec)
         return requeued
@@ -369,7 +380,7 @@ class Engine:
         now = time.time()
         result = None
         if state == "succeeded":
-            sinks = [run.tasks[n].result for n in run.workflow.sinks()]
+            sinks = [run.tasks[n].result for n in run_sinks(run)]
             commits = list(dict.fromkeys(c for c in sinks if c))
             result, conflicts = merge.merged_commit(
                 self.ws.root, commits, f"treelane: result of run {run.id}\n"
@@ -545,6 +556,7 @@ class Engine:
 
     def _run_status(self, row: dict[str, Any]) -> dict[str, Any]:
         now = time.time()
+        extras = task_extras(self, row["id"])
         tasks = []
         for t in self.store.query("SELECT * FROM tasks WHERE run = ? ORDER BY idx", (row["id"],)):
             dur = t["duration_ms"]
@@ -558,6 +570,7 @@ class Engine:
                     "worktree": t["worktree"],
                     "exit_code": t["exit_code"],
                     "duration_ms": dur,
+                    **extras(t, now),
                 }
             )
         return {
@@ -601,19 +614,7 @@ class Engine:
                     "exit_code": a["exit_code"],
                 }
             )
-        tasks = []
-        for t in self.store.query("SELECT * FROM tasks WHERE run = ? ORDER BY idx", (run_id,)):
-            spec = wf.get("tasks", {}).get(t["name"], {})
-            tasks.append(
-                {
-                    "name": t["name"],
-                    "state": t["state"],
-                    "needs": list(spec.get("needs", [])),
-                    "isolation": spec.get("isolation", "worktree"),
-                    "attempts": attempts.get(t["name"], []),
-                    "resolved": t["finished"],
-                }
-            )
+        tasks = report_tasks(self, row, wf, attempts)
         end = row["finished"] or time.time()
         samples = []
         for s in self.store.query(
