@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from enginekit import config, engines_fixture, run, run_state, task_row, task_states
+import pytest
+from enginekit import config, engines_fixture, run, run_state, task_row, task_states, wait_for
 
 from treelane.engine.candidates import parse_score
+from treelane.engine.repick import repick as engine_pick
+from treelane.errors import RequestFailed
 
 engines = engines_fixture()
 
 # Each candidate writes its number; the judge prints the score the candidate asked for.
-IMPL = 'echo "impl $TREELANE_CANDIDATE" > impl.txt; echo "$SCORES" | cut -d, -f$TREELANE_CANDIDATE > want'
+IMPL = (
+    'echo "impl $TREELANE_CANDIDATE" > impl.txt; '
+    'echo "$SCORES" | cut -d, -f$TREELANE_CANDIDATE > want'
+)
 JUDGE = "echo judging; cat want"
 
 
@@ -131,3 +137,72 @@ def test_scores() -> None:
     assert parse_score(["failed"], 1) == 0.0
     assert parse_score(["nan"], 0) == 1.0
     assert parse_score([], 0) == 1.0
+
+
+def test_pick_after_the_run_reruns_dependents_from_the_chosen_candidate(engines, repo, git) -> None:
+    engine = engines(config(best_of_3("0,2,1"), settings={"max_parallel": 3}))
+    run_id = run(engine, "b")
+    first = task_row(engine, run_id, "ship")["result_commit"]
+    result = engine_pick(engine, run_id, "impl", 3)
+    assert result == {
+        "run": run_id,
+        "task": "impl",
+        "picked": "impl[candidate=3]",
+        "rerun": ["ship"],
+    }
+    engine.wait(run_id, 30)
+    assert run_state(engine, run_id) == "succeeded"
+    shipped = task_row(engine, run_id, "ship")["result_commit"]
+    assert shipped != first
+    assert git("show", f"{shipped}:shipped.txt", cwd=repo) == "impl 3"
+    run_result = engine.status(run_id)["runs"][0]["result"]
+    assert git("show", f"{run_result}:impl.txt", cwd=repo) == "impl 3"
+    assert task_row(engine, run_id, "impl")["picked"] == "impl[candidate=3]"
+
+
+def test_pick_refuses_what_cannot_be_picked(engines, repo) -> None:
+    cfg = config(
+        {
+            "b": {
+                "impl": {"run": 'test "$TREELANE_CANDIDATE" = 1', "candidates": 2, "pick": "true"},
+                "ship": {"run": "true", "needs": ["impl"]},
+            }
+        }
+    )
+    engine = engines(cfg)
+    run_id = run(engine, "b")
+    with pytest.raises(RequestFailed, match=r"candidate 2 \(impl\[candidate=2\]\) has no result"):
+        engine_pick(engine, run_id, "impl", 2)
+    with pytest.raises(RequestFailed, match="has candidates 1 to 2, not 5"):
+        engine_pick(engine, run_id, "impl", 5)
+    with pytest.raises(RequestFailed, match="not a best-of-N task"):
+        engine_pick(engine, run_id, "ship", 1)
+
+
+def test_pick_before_dependents_start_repoints_them(engines, repo, git, tmp_path) -> None:
+    gate = tmp_path / "gate"
+    cfg = config(
+        {
+            "b": {
+                "impl": {
+                    "run": 'echo "impl $TREELANE_CANDIDATE" > impl.txt',
+                    "candidates": 2,
+                    "pick": "true",
+                },
+                "hold": {"run": f"while [ ! -e {gate} ]; do sleep 0.05; done"},
+                "ship": {"run": "cp impl.txt shipped.txt", "needs": ["impl", "hold"]},
+            }
+        },
+        settings={"max_parallel": 3},
+    )
+    engine = engines(cfg)
+    started = engine.start(engine.workflow("b"))
+    wait_for(lambda: task_states(engine, started.run)["impl"] == "succeeded", what="the pick")
+    # Equal scores: the first to finish won; choose the other one.
+    won = task_row(engine, started.run, "impl")["picked"]
+    other = 2 if won == "impl[candidate=1]" else 1
+    assert engine_pick(engine, started.run, "impl", other)["rerun"] == []
+    gate.touch()
+    engine.wait(started.run, 30)
+    shipped = task_row(engine, started.run, "ship")["result_commit"]
+    assert git("show", f"{shipped}:shipped.txt", cwd=repo) == f"impl {other}"

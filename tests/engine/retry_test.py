@@ -17,7 +17,7 @@ engines = engines_fixture()
 def flaky(counter: Path, message: str, fail_times: int) -> str:
     """Fails (printing ``message``) the first ``fail_times`` times, then succeeds."""
     return (
-        f'n=$(cat {counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {counter}; '
+        f"n=$(cat {counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {counter}; "
         f'if [ $n -le {fail_times} ]; then echo "{message}"; exit 1; fi; echo ok > done.txt'
     )
 
@@ -121,9 +121,7 @@ def test_a_task_waiting_to_retry_can_be_cancelled(engines, repo, tmp_path) -> No
     )
     engine = engines(cfg)
     started = engine.start(engine.workflow("w"))
-    wait_for(
-        lambda: task_row(engine, started.run, "agent")["reason"] is not None, what="the wait"
-    )
+    wait_for(lambda: task_row(engine, started.run, "agent")["reason"] is not None, what="the wait")
     assert engine.cancel(started.run) == ["agent"]
     engine.wait(started.run, 10)
     assert run_state(engine, started.run) == "cancelled"

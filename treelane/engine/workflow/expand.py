@@ -88,10 +88,8 @@ def expand(tasks: tuple[Task, ...]) -> tuple[Task, ...]:
 def ref_part(name: str) -> str:
     """A task name as one component of a git ref (``[`` may not appear in ref names).
 
-    ``test[shard=1]`` -> ``test@shard=1``; other names are unchanged (``@`` cannot
-    appear in a task name, so the mapping is one-to-one).
+    ``test[shard=1]`` -> ``test@shard=1``, ``impl[candidate=2].docs`` ->
+    ``impl@candidate=2.docs``; other names are unchanged (``@`` cannot appear in a
+    task name, and ``]`` only closes an expansion, so the mapping is one-to-one).
     """
-    if name.endswith("]") and "[" in name:
-        head, _, rest = name.partition("[")
-        return f"{head}@{rest[:-1]}"
-    return name
+    return name.replace("[", "@").replace("]", "")
