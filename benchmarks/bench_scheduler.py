@@ -14,9 +14,14 @@ Three parts, measured in one invocation:
    running the same DAG as a whole process.
 3. The same DAG shape with ``isolation = "worktree"`` on a generated repository of
    10,000 files (10 chains of 10 tasks), cache off.
+4. The seed's agent-workflow rows ("Skills + Worktrees" and "Full Stack", for one
+   workflow and for five features): phases decompose at run time into spawned
+   sub-tasks, and read-only analysis hits the cache across the features
+   (:mod:`agent_scenarios`); scale ``--agent-scale`` seconds per seed minute.
 
-Usage: ``python benchmarks/bench_scheduler.py [--quick] [--json PATH]`` (default JSON:
-``benchmarks/results/scheduler.json``). Prints markdown tables.
+Usage: ``python benchmarks/bench_scheduler.py [--quick] [--only agents] [--json PATH]``
+(default JSON: ``benchmarks/results/scheduler.json``; with ``--only agents``,
+``benchmarks/results/agents.json``). Prints markdown tables.
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import agent_scenarios as agents  # noqa: E402
 
 from treelane.engine.core import Engine  # noqa: E402
 from treelane.engine.events import Event, RunFinished  # noqa: E402
@@ -459,6 +467,142 @@ def measure_many(
     return res
 
 
+# --- part 4: the seed's agent-workflow rows ---------------------------------------------
+
+
+@dataclass
+class AgentRow:
+    scenario: str
+    features: int
+    slots: int
+    tasks_per_run: int  # spawned sub-tasks included
+    spawned: int  # in all runs
+    cached: int  # in all runs
+    makespan_s: float
+    makespans_s: list[float]
+    sequential_s: float  # the seed's baseline: one task per phase, max_parallel = 1
+    speedup: float
+    seed_speedup: float
+    seed_minutes: float
+    measured_minutes: float  # makespan in seed minutes
+    ideal_s: float  # max(work / slots, critical path) of the expanded DAG
+    ratio_to_ideal: float
+    list_schedule_s: float
+    ratio_to_list_schedule: float
+
+
+AGENT_ROWS = [
+    # (scenario, features, phases, cache, slots, seed speed-up, seed minutes)
+    (
+        "one workflow: Skills + Worktrees",
+        1,
+        ["build", "test", "review", "document"],
+        False,
+        8,
+        1.90,
+        10.5,
+    ),
+    ("one workflow: Full Stack", 1, ["build", "test", "review", "document"], True, 8, 2.35, 8.5),
+    ("five features: Parallel + Skills", 5, ["build", "test", "review"], False, 24, 6.80, 12.5),
+    ("five features: Full Stack", 5, ["build", "test", "review"], True, 24, 8.50, 10.0),
+]
+
+
+def _counts(engine: Engine, run_ids: list[str]) -> tuple[int, int, int]:
+    spawned = cached = per_run = 0
+    for r in run_ids:
+        tasks = engine.status(r)["runs"][0]["tasks"]
+        per_run = len(tasks)
+        spawned += sum(1 for t in tasks if t.get("parent"))
+        cached += sum(1 for t in tasks if t["state"] == "cached")
+    return per_run, spawned, cached
+
+
+def measure_agents(repo: Path, scale: float, reps: int) -> list[AgentRow]:
+    rows: list[AgentRow] = []
+    sequential: dict[int, float] = {}
+    with engine_on(repo) as (engine, timer):
+        for name, features, phases, cache, slots, seed_x, seed_min in AGENT_ROWS:
+            prefix = f"f{len(rows)}"
+            if features not in sequential:
+                base = [
+                    engine.parse_workflow(
+                        f"{prefix}-base-{i}", {"tasks": agents.baseline_workflow(phases, scale)}
+                    )
+                    for i in range(features)
+                ]
+                settings(engine, 1, pool_size=slots)
+                sequential[features] = timer.run(base)
+            tasks = agents.skills_workflow(phases, scale, cache)
+            wfs = [
+                engine.parse_workflow(f"{prefix}-{i}", {"tasks": tasks}) for i in range(features)
+            ]
+            settings(engine, slots)
+            timer.run(wfs)  # warm-up: fills the pool (and, with the cache, warms it)
+            spans, ids = [], []
+            for _ in range(reps):
+                before = set(timer.done)
+                spans.append(timer.run(wfs))
+                ids = [r for r in timer.done if r not in before]
+            per_run, spawned, cached = _counts(engine, ids)
+            dag = agents.expanded(phases, scale, cached=cache)
+            total, cp = work_and_critical_path(dag)
+            total *= features
+            ideal = max(total / slots, cp)
+            achievable = list_schedule(dag, features, slots)
+            makespan = statistics.median(spans)
+            rows.append(
+                AgentRow(
+                    name,
+                    features,
+                    slots,
+                    per_run,
+                    spawned,
+                    cached,
+                    round(makespan, 3),
+                    [round(x, 3) for x in spans],
+                    round(sequential[features], 3),
+                    round(sequential[features] / makespan, 2),
+                    seed_x,
+                    seed_min,
+                    round(makespan / scale, 2),
+                    round(ideal, 3),
+                    round(makespan / ideal, 3),
+                    round(achievable, 3),
+                    round(makespan / achievable, 3),
+                )
+            )
+            print(f"  {name}: {makespan:.3f} s (ideal {ideal:.3f} s)", file=sys.stderr)
+    return rows
+
+
+def print_agents(rows: list[AgentRow], scale: float) -> None:
+    print(
+        f"\n## The seed's agent-workflow rows (1 seed minute = {scale} s; spawned sub-tasks,"
+        " worktree isolation)\n"
+    )
+    print(
+        table(
+            [asdict(r) for r in rows],
+            [
+                ("scenario", "scenario", str),
+                ("tasks/run", "tasks_per_run", str),
+                ("spawned", "spawned", str),
+                ("cached", "cached", str),
+                ("slots", "slots", str),
+                ("makespan s", "makespan_s", s),
+                ("sequential s", "sequential_s", s),
+                ("speed-up", "speedup", x),
+                ("seed", "seed_speedup", x),
+                ("ideal s", "ideal_s", s),
+                ("makespan/ideal", "ratio_to_ideal", lambda v: f"{v:.3f}"),
+                ("makespan/list", "ratio_to_list_schedule", lambda v: f"{v:.3f}"),
+                ("minutes (seed)", "measured_minutes", lambda v: f"{v:.1f}"),
+            ],
+        )
+    )
+
+
 # --- report -------------------------------------------------------------------------
 
 
@@ -487,7 +631,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions and smaller part 3")
     ap.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write results")
+    ap.add_argument("--only", choices=["all", "agents"], default="all", help="run one part")
+    ap.add_argument(
+        "--agent-scale", type=float, default=1.0, help="part 4: seconds per seed minute"
+    )
     args = ap.parse_args(argv)
+    if args.only == "agents":
+        return main_agents(args)
     reps = 1 if args.quick else 3
     big_files = 2_000 if args.quick else 10_000
     tmp = Path(tempfile.mkdtemp(prefix="treelane-bench-"))
@@ -573,6 +723,36 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     print(f"\nJSON: {args.json}")
+    return 0
+
+
+def main_agents(args: argparse.Namespace) -> int:
+    reps = 1 if args.quick else 3
+    tmp = Path(tempfile.mkdtemp(prefix="treelane-bench-"))
+    started = time.time()
+    load_before = [round(v, 2) for v in os.getloadavg()]
+    try:
+        rows = measure_agents(make_repo(tmp / "agents"), args.agent_scale, reps)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    path = args.json if args.json != DEFAULT_JSON else DEFAULT_JSON.with_name("agents.json")
+    out = {
+        "benchmark": "scheduler/agents",
+        "quick": args.quick,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "machine": {
+            "cpus": psutil.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_before": load_before,
+            "load_average_after": [round(v, 2) for v in os.getloadavg()],
+        },
+        "scale_s_per_minute": args.agent_scale,
+        "results": [asdict(r) for r in rows],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    print_agents(rows, args.agent_scale)
+    print(f"\nJSON: {path}")
     return 0
 
 

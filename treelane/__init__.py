@@ -1,2 +1,3 @@
 """treelane."""
+
 __version__ = "0.1.0"

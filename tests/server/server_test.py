@@ -146,6 +146,7 @@ BAD_ARGUMENTS: list[tuple[str, Any]] = [
     ("treelane.report", {"run": ""}),
     ("treelane.output", {"run": "r1"}),
     ("treelane.workflows", {"x": 1}),
+    ("treelane.pick", {"run": "r1", "task": "impl"}),
 ]
 
 

@@ -17,6 +17,7 @@ from treelane.storage.schema import MIGRATIONS, SCHEMA_VERSION
 
 TABLES = {
     "meta",
+    "task_checkpoints",
     "worktrees",
     "checkpoints",
     "checkpoint_heads",
@@ -91,6 +92,35 @@ def test_a_version_1_database_is_migrated_forward_keeping_its_rows(tmp_path: Pat
         assert store.schema_version == SCHEMA_VERSION
         assert "cancel_requests" in _tables(path)
         assert store.query("SELECT kind FROM events") == [{"kind": "old"}]
+    finally:
+        store.close()
+
+
+def test_a_version_2_database_gets_the_agent_columns_keeping_its_tasks(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        for version, statements in MIGRATIONS:
+            if version <= 2:
+                for stmt in statements:
+                    conn.execute(stmt)
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+        conn.execute("INSERT INTO tasks (run, name, idx, state) VALUES ('r1', 'a', 0, 'failed')")
+    store = Store(path)
+    try:
+        assert store.schema_version == SCHEMA_VERSION
+        rows = store.query("SELECT name, state, kind, grp, parent, score FROM tasks")
+        assert rows == [
+            {
+                "name": "a",
+                "state": "failed",
+                "kind": "run",
+                "grp": None,
+                "parent": None,
+                "score": None,
+            }
+        ]
+        assert "task_checkpoints" in _tables(path)
     finally:
         store.close()
 

@@ -185,6 +185,17 @@ def build_parser() -> Parser:
     )
 
     p = command(
+        "pick", "make candidate N the result of a best-of-N task", "treelane.cli.agents:pick"
+    )
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("task", metavar="TASK", help="the task with candidates (e.g. impl)")
+    p.add_argument("candidate", metavar="N", type=int, help="the candidate number (1...)")
+    p.epilog = (
+        "dependents that have not started yet start from candidate N; after the run "
+        "finished, they are re-run from it (follow with treelane status RUN)."
+    )
+
+    p = command(
         "serve",
         "run the language server (stdio by default)",
         "treelane.cli.serve:serve",

@@ -36,6 +36,7 @@ _IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
     "treelane.output": ("trace", "output"),
     "treelane.workflows": ("workflows", "workflows"),
     "treelane.checkpoints": ("checkpoints", "checkpoints"),
+    "treelane.pick": ("pick", "pick"),
 }
 
 # Commands that only read: the CLI runs them in its own process on a read-only context

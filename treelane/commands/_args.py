@@ -6,6 +6,7 @@ and what was expected (LSP -32602, CLI exit 2).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,6 +53,28 @@ def name(args: Mapping[str, Any], key: str, *, required: bool = True) -> str | N
     value = string(args, key, required=required)
     if value is not None:
         _valid(value, f"{key} name")
+    return value
+
+
+_TASK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.,=\[\]-]*")
+
+
+def task_name(args: Mapping[str, Any], key: str = "task", *, required: bool = True) -> str | None:
+    """A task name, including matrix expansions (``test[shard=1]``) and spawned tasks."""
+    value = string(args, key, required=required)
+    if value is not None and (len(value) > 512 or not _TASK_NAME.fullmatch(value) or ".." in value):
+        raise InvalidArgument(f"invalid {key} name: {value!r}")
+    return value
+
+
+def integer(args: Mapping[str, Any], key: str, minimum: int = 0) -> int:
+    value = args.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidArgument(
+            f"field {key!r}: expected an integer >= {minimum}, got {_kind(value)}"
+            if key in args
+            else f"missing field {key!r}: expected an integer >= {minimum}"
+        )
     return value
 
 

@@ -11,6 +11,6 @@ from treelane.commands.context import Context
 def cancel(ctx: Context, raw: Any) -> dict[str, Any]:
     args = _args.obj(raw, ("run", "task"))
     run = _args.run_id(args)
-    task = _args.name(args, "task", required=False)
+    task = _args.task_name(args, "task", required=False)
     assert run is not None
     return {"cancelled": ctx.engine().cancel(run, task)}

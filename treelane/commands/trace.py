@@ -26,6 +26,6 @@ def report(ctx: Context, raw: Any) -> dict[str, Any]:
 def output(ctx: Context, raw: Any) -> dict[str, Any]:
     args = _args.obj(raw, ("run", "task"))
     run = _args.run_id(args)
-    task = _args.name(args, "task")
+    task = _args.task_name(args, "task")
     assert run is not None and task is not None
     return {"run": run, "task": task, "lines": queries.output(ctx.read_view().db, run, task)}

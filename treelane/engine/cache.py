@@ -29,6 +29,7 @@ CACHE_REFS = "refs/treelane/cache"
 class Hit(NamedTuple):
     tree: str
     output: list[str]
+    spawn: str | None = None  # the tasks the cached task added to its run (TREELANE_SPAWN)
 
 
 def cache_key(command: str, env: Mapping[str, str], input_tree: str, salt: str = "") -> str:
@@ -38,8 +39,9 @@ def cache_key(command: str, env: Mapping[str, str], input_tree: str, salt: str =
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def _checksum(key: str, tree: str, output: str) -> str:
-    return hashlib.sha256(f"{key}\0{tree}\0{output}".encode()).hexdigest()
+def _checksum(key: str, tree: str, output: str, spawn: str | None = None) -> str:
+    extra = "" if spawn is None else f"\0{spawn}"
+    return hashlib.sha256(f"{key}\0{tree}\0{output}{extra}".encode()).hexdigest()
 
 
 class ResultCache:
@@ -56,7 +58,8 @@ class ResultCache:
             return None
         if row["expires"] is not None and row["expires"] < time.time():
             return None
-        if row["checksum"] != _checksum(key, row["tree"], row["output"]):
+        spawn = row.get("spawn")
+        if row["checksum"] != _checksum(key, row["tree"], row["output"], spawn):
             return None
         if not git.object_exists(self.repo, row["tree"]):
             return None
@@ -66,15 +69,31 @@ class ResultCache:
             return None
         if not isinstance(output, list):
             return None
-        return Hit(row["tree"], [str(x) for x in output])
+        return Hit(row["tree"], [str(x) for x in output], spawn)
 
-    def put(self, key: str, tree: str, output: Sequence[str], ttl: float | None = None) -> None:
+    def put(
+        self,
+        key: str,
+        tree: str,
+        output: Sequence[str],
+        ttl: float | None = None,
+        spawn: str | None = None,
+    ) -> None:
         text = json.dumps(list(output))
         now = time.time()
         git.update_ref(self.repo, f"{CACHE_REFS}/{key}", tree)
         with contextlib.suppress(sqlite3.Error):
             self.store.execute(
-                "INSERT OR REPLACE INTO cache (key, tree, output, created, expires, checksum) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (key, tree, text, now, now + ttl if ttl else None, _checksum(key, tree, text)),
+                "INSERT OR REPLACE INTO cache "
+                "(key, tree, output, created, expires, checksum, spawn) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    tree,
+                    text,
+                    now,
+                    now + ttl if ttl else None,
+                    _checksum(key, tree, text, spawn),
+                    spawn,
+                ),
             )

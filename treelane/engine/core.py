@@ -19,6 +19,7 @@ from typing import Any
 import psutil
 
 from treelane.engine import git, landing, outcome, queries, resolve
+from treelane.engine.agentstatus import resume_added, tag
 from treelane.engine.cache import ResultCache
 from treelane.engine.checkpoints import Checkpoints
 from treelane.engine.events import (
@@ -116,6 +117,8 @@ class Engine:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def emit(self, event: Event) -> None:
+        if isinstance(event, TaskState) and event.group is None and event.parent is None:
+            event = tag(self.scheduler.runs.get(event.run), event)
         for listener in list(self._listeners):
             with contextlib.suppress(Exception):
                 listener(event)
@@ -194,7 +197,14 @@ class Engine:
                 }
             )
             db.table("tasks").insert_all(
-                {"run": run_id, "name": t.name, "idx": i, "state": "queued"}
+                {
+                    "run": run_id,
+                    "name": t.name,
+                    "idx": i,
+                    "state": "queued",
+                    "grp": t.group or None,
+                    "kind": t.kind,
+                }
                 for i, t in enumerate(wf.tasks)
             )
         rec = RunRec(run_id, wf, base_commit, now, {t.name: TaskRec(t) for t in wf.tasks})
@@ -296,6 +306,7 @@ class Engine:
             else:
                 requeued.append(t.name)
             recs[t.name] = rec
+        requeued += resume_added(self, run_id, recs)
         with self.store.write():
             self.store.execute(
                 "UPDATE runs SET state = 'running', finished = NULL, error = NULL, "
@@ -309,7 +320,7 @@ class Engine:
                 )
         run_rec = RunRec(run_id, wf, row["base_commit"], row["started"], recs)
         kept = {n: t.state for n, t in recs.items() if n not in requeued}
-        self.emit(RunStarted(run_id, wf.name, wf.names(), kept))
+        self.emit(RunStarted(run_id, wf.name, list(recs), kept))
         self.monitor.wake()
         self.scheduler.submit(run_rec)
         return requeued

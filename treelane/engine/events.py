@@ -33,11 +33,14 @@ class TaskState(NamedTuple):
     exit_code: int | None
     duration_ms: int | None
     error: str | None = None
+    group: str | None = None  # a matrix expansion or candidate: the task it expands
+    parent: str | None = None  # a task added at run time: the task that spawned it
 
     def to_dict(self) -> dict[str, Any]:
         d = self._asdict()
-        if d["error"] is None:
-            del d["error"]
+        for key in ("error", "group", "parent"):
+            if d[key] is None:
+                del d[key]
         return d
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from treelane.engine import conflicts, resolve
 from treelane.engine.conflicts import InputConflict
+from treelane.engine.scheduler import run_sinks
 
 if TYPE_CHECKING:
     from treelane.engine.core import Engine
@@ -38,7 +39,11 @@ def finish(engine: Engine, run: RunRec, state: str) -> Outcome:
 
 
 def _result(engine: Engine, run: RunRec) -> Outcome:
-    named = [(n, r) for n in run.workflow.sinks() if (r := run.tasks[n].result)]
+    named: list[tuple[str, str]] = []
+    for n in run_sinks(run):  # spawned tasks included; a pick node shares its winner's result
+        r = run.tasks[n].result
+        if r and all(r != c for _, c in named):
+            named.append((n, r))
     commits = [c for _, c in named]
     message = f"treelane: result of run {run.id}\n"
     repo = engine.ws.root

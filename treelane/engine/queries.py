@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+from treelane.engine import agentqueries
 from treelane.errors import RequestFailed
 
 RECENT_RUNS = 20
@@ -75,6 +76,7 @@ def _zombie(pid: int) -> bool:
 def run_status(db: Reader, row: dict[str, Any]) -> dict[str, Any]:
     now = time.time()
     gone = owner_gone(row)
+    extras = agentqueries.task_extras(db, row["id"])
     tasks = []
     for t in db.query("SELECT * FROM tasks WHERE run = ? ORDER BY idx", (row["id"],)):
         dur = t["duration_ms"]
@@ -91,6 +93,7 @@ def run_status(db: Reader, row: dict[str, Any]) -> dict[str, Any]:
                 "worktree": t["worktree"],
                 "exit_code": t["exit_code"],
                 "duration_ms": dur,
+                **extras(t, now),
             }
         )
     return {
@@ -194,19 +197,7 @@ def report_data(db: Reader, run_id: str) -> dict[str, Any]:
                 "exit_code": a["exit_code"],
             }
         )
-    tasks = []
-    for t in db.query("SELECT * FROM tasks WHERE run = ? ORDER BY idx", (run_id,)):
-        spec = wf.get("tasks", {}).get(t["name"], {})
-        tasks.append(
-            {
-                "name": t["name"],
-                "state": t["state"],
-                "needs": list(spec.get("needs", [])),
-                "isolation": spec.get("isolation", "worktree"),
-                "attempts": attempts.get(t["name"], []),
-                "resolved": t["finished"],
-            }
-        )
+    tasks = agentqueries.report_tasks(db, row, wf, attempts)
     end = row["finished"] or time.time()
     samples = []
     for s in db.query(

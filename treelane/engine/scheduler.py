@@ -23,6 +23,7 @@ from typing import Any
 
 from treelane.engine.events import FINAL_STATES, OK_STATES, Event, RunFinished, TaskState
 from treelane.engine.executor import CancelToken
+from treelane.engine.graph import join, picks_now
 from treelane.engine.workflow import Task, Workflow
 from treelane.storage.db import Store
 
@@ -43,6 +44,10 @@ class TaskRec:
     waiting: int = 0
     dependents: list[str] = field(default_factory=list)
     cancel: CancelToken = field(default_factory=CancelToken)
+    score: float | None = None  # a candidate's score (pick)
+    spawned: list[Task] = field(default_factory=list)  # tasks it added, joining the run
+    retry_at: float | None = None  # waiting to retry (queued, holding no slot)
+    spawn_doc: str | None = None  # the document its spawned tasks came from
 
     @property
     def duration_ms(self) -> int | None:
@@ -109,7 +114,8 @@ class Scheduler:
                 if t.state in FINAL_STATES:
                     continue
                 run.unfinished += 1
-                t.waiting = sum(1 for n in t.spec.needs if run.tasks[n].state not in OK_STATES)
+                done = FINAL_STATES if t.spec.kind == "pick" else OK_STATES
+                t.waiting = sum(1 for n in t.spec.needs if run.tasks[n].state not in done)
                 if t.waiting == 0:
                     run.ready.append(name)
             self.runs[run.id] = run
@@ -144,14 +150,65 @@ class Scheduler:
         return live
 
     def task_done(self, run: RunRec, name: str) -> None:
-        """Called by a task body after it wrote the task's final state."""
+        """Called by a task body after it wrote the task's final state.
+
+        A task waiting to retry (``retry_later``) is queued again: it only frees its slot.
+        """
         with self._lock:
             self.running -= 1
-            for lim in run.tasks[name].spec.uses:
+            t = run.tasks[name]
+            for lim in t.spec.uses:
                 self._use[lim] -= 1
-            self._settle(run, name)
+            if t.state == "queued" and t.retry_at is not None:
+                self._wake_at(run, name, t.retry_at)
+            elif t.state != "queued":
+                if t.spawned:
+                    join(run, name, t.spawned)
+                if picks_now(run, t):
+                    self._pick_now(run, t.spec.group)
+                self._settle(run, name)
             self.dispatch()
         self._finish_runs()
+
+    def retry_later(self, run: RunRec, name: str, delay: float) -> None:
+        """Queue a failed task again after ``delay`` seconds, holding no slot meanwhile.
+
+        The body returns after calling this; its ``task_done`` starts the wait.
+        """
+        t = run.tasks[name]
+        with self._lock:
+            t.state, t.retry_at = "queued", time.time() + delay
+
+    def _wake_at(self, run: RunRec, name: str, when: float) -> None:
+        t = run.tasks[name]
+
+        def wake() -> None:
+            with self._lock:
+                if t.state == "queued" and t.retry_at is not None and run.id in self.runs:
+                    t.retry_at = None
+                    run.ready.append(name)
+                    self.dispatch()
+
+        timer = threading.Timer(max(0.0, when - time.time()), wake)
+        timer.daemon = True
+        timer.start()
+
+    def _pick_now(self, run: RunRec, group: str) -> None:
+        """pick_first: a candidate won; the pick node may run, the other candidates end."""
+        node = run.tasks.get(group)
+        if node is None or node.state != "queued" or node.waiting <= 0:
+            return
+        node.waiting = 0
+        run.ready.append(group)
+        for other in node.spec.needs:
+            ot = run.tasks[other]
+            if ot.state == "queued":
+                if other in run.ready:
+                    run.ready.remove(other)
+                self._final(run, other, "cancelled", error="cancelled: another candidate won")
+                self._settle(run, other)
+            elif ot.state == "running":
+                threading.Thread(target=ot.cancel.cancel, daemon=True).start()
 
     def dispatch(self) -> None:
         """Start ready tasks while slots are free."""
@@ -217,7 +274,7 @@ class Scheduler:
                 dt = run.tasks[d]
                 if dt.state != "queued":
                     continue
-                if t.state in OK_STATES:
+                if t.state in OK_STATES or (dt.spec.kind == "pick" and not run.cancelled):
                     dt.waiting -= 1
                     if dt.waiting == 0:
                         run.ready.append(d)
@@ -302,7 +359,8 @@ class Scheduler:
     def _finish(self, run: RunRec) -> None:
         if run.id not in self.runs:
             return
-        states = [t.state for t in run.tasks.values()]
+        # Candidates do not decide the run: their pick node does.
+        states = [t.state for t in run.tasks.values() if not t.spec.is_candidate]
         if all(s in OK_STATES for s in states):
             state = "succeeded"
         elif run.cancelled or "cancelled" in states:
@@ -317,6 +375,12 @@ class Scheduler:
             with self._lock:
                 del self.runs[run.id]
                 self._idle.notify_all()
+
+
+def run_sinks(run: RunRec) -> list[str]:
+    """Tasks of the run (spawned ones included) that no other task needs, in order."""
+    needed = {n for t in run.tasks.values() for n in t.spec.needs}
+    return [n for n, t in run.tasks.items() if n not in needed and not t.spec.is_candidate]
 
 
 def run_finished_event(run: RunRec, state: str, finished: float) -> RunFinished:

@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from treelane.engine import conflicts, git, resolve, snapshot
+from treelane.engine import agentrun, conflicts, git, resolve, retry, snapshot
 from treelane.engine.cache import cache_key
 from treelane.engine.events import TaskState
 from treelane.engine.executor import Job
 from treelane.engine.pool import Lease
 from treelane.engine.scheduler import RunRec, TaskRec
+from treelane.engine.workflow.expand import ref_part
 
 if TYPE_CHECKING:
     from treelane.engine.core import Engine
@@ -72,25 +73,38 @@ def run_task(engine: Engine, run: RunRec, t: TaskRec) -> None:
         t.attempt += 1
         t.started, t.finished, t.exit_code, t.error = time.time(), None, None, None
         attempt_id = engine.begin_attempt(run, t)
-        state, lease = _attempt(engine, run, t)
+        if t.spec.kind == "pick":
+            state, lease = agentrun.pick_node(engine, run, t), None
+        else:
+            state, lease = _attempt(engine, run, t)
         ended = time.time()
         if engine.closing and state == "cancelled":
             state = "interrupted"  # the engine is stopping: resumable, not cancelled
-        retry = state == "failed" and t.attempt <= t.spec.retries and not t.cancel.is_set()
-        if retry:
+        again = state == "failed" and t.attempt <= t.spec.retries and not t.cancel.is_set()
+        matched = agentrun.retry_matches(engine, run, t) if again else None
+        if again and matched is None:
+            again = False
+            t.error = f"{t.error or 'failed'} (not retried: output matched no retry_on entry)"
+        wait = retry.delay(t.spec, t.attempt) if again else 0.0
+        if again:
             engine.end_attempt(attempt_id, t, state, finished=ended)
         if lease is not None and t.spec.isolation == "worktree":
             if state == "failed":
                 _keep_failed_attempt(engine, run, t, lease)
             engine.pool.release(lease.id)
-        if not retry:
+        if not again:
             # The attempt's end and the task's final state: one transaction.
             engine.scheduler.final_state(
                 run,
                 name,
                 state,
-                also=functools.partial(engine.end_attempt, attempt_id, t, state, finished=ended),
+                also=functools.partial(
+                    agentrun.finishing, engine, run, t, attempt_id, state, ended
+                ),
             )
+            return
+        if wait > 0:
+            agentrun.wait_to_retry(engine, run, t, wait, matched or "")
             return
         engine.emit(
             TaskState(
@@ -126,10 +140,12 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
     needs_tree = t.spec.cache or t.spec.isolation == "worktree"
     input_tree = _tree_of(repo, input_commit) if needs_tree else ""
     key = None
-    if t.spec.cache:
+    if t.spec.cache and not t.spec.is_candidate:  # candidates are fresh attempts
         key = cache_key(t.spec.run, t.spec.env_dict, input_tree, engine.settings.cache_salt)
         hit = engine.cache.get(key)
         if hit is not None:
+            if not agentrun.spawned(engine, run, t, hit.spawn, "(cached)"):
+                return "failed", None
             t.result = _result_commit(engine, run, t, input_commit, input_tree, hit.tree)
             engine.replay(run, t, hit.output)
             t.exit_code = 0
@@ -148,27 +164,37 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
         "TREELANE_WORKTREE": str(lease.path),
         "TREELANE_ATTEMPT": str(t.attempt),
     }
-    outcome = engine.executor.execute(
-        Job(t.spec.run, lease.path, env, t.spec.timeout),
-        buf.add,
-        t.cancel,
-        on_start=lambda pid: engine.started_process(run, t, pid),
-    )
-    engine.flush_output(run, t)
+    spawn_file = agentrun.spawn_env(engine, run, t, env)
+    with agentrun.checkpointing(engine, run, t, lease):
+        outcome = engine.executor.execute(
+            Job(t.spec.run, lease.path, env, t.spec.timeout),
+            buf.add,
+            t.cancel,
+            on_start=lambda pid: engine.started_process(run, t, pid),
+        )
     t.exit_code = outcome.exit_code
     if outcome.cancelled:
+        engine.flush_output(run, t)
         t.error = "cancelled"
         return "cancelled", lease
     if outcome.error or outcome.exit_code != 0:
+        engine.flush_output(run, t)
         t.error = outcome.error or f"exit code {outcome.exit_code}"
+        return "failed", lease
+    text = agentrun.spawn_text(t, spawn_file)
+    if not agentrun.spawned(engine, run, t, text, str(spawn_file)):
+        engine.flush_output(run, t)
         return "failed", lease
     if t.spec.isolation == "shared":
         t.result = input_commit  # shared tasks must not change files (checked at run end)
     else:
         tree = snapshot.files_tree(lease.path)
         t.result = _result_commit(engine, run, t, input_commit, input_tree, tree)
+    if t.spec.is_candidate:
+        agentrun.score(engine, run, t, lease, env, buf.add)
+    engine.flush_output(run, t)
     if key is not None:
-        engine.cache.put(key, _tree_of(repo, t.result), buf.all, t.spec.cache_ttl)
+        engine.cache.put(key, _tree_of(repo, t.result), buf.all, t.spec.cache_ttl, spawn=text)
     return "succeeded", lease
 
 
@@ -235,7 +261,7 @@ def _result_commit(
             repo, tree, [input_commit], f"treelane: {t.spec.name} ({run.id})\n"
         )
         _remember_tree(repo, commit, tree)
-    git.update_ref(repo, f"{RUN_REFS}/{run.id}/{t.spec.name}", commit)
+    git.update_ref(repo, f"{RUN_REFS}/{run.id}/{ref_part(t.spec.name)}", commit)
     return commit
 
 
@@ -266,4 +292,4 @@ def _keep_failed_attempt(engine: Engine, run: RunRec, t: TaskRec, lease: Lease) 
     commit = git.commit_tree(
         repo, snap.tree, [snap.head], f"treelane: failed attempt {t.attempt} of {t.spec.name}\n"
     )
-    git.update_ref(repo, f"{ATTEMPT_REFS}/{run.id}/{t.spec.name}/{t.attempt}", commit)
+    git.update_ref(repo, f"{ATTEMPT_REFS}/{run.id}/{ref_part(t.spec.name)}/{t.attempt}", commit)

@@ -197,6 +197,34 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
+    (
+        5,
+        [
+            # Agent workflows: a task's group (matrix expansion or candidate: the task it
+            # expands), its kind ("run" or "pick"), its spawner and definition (tasks added
+            # at run time), a candidate's score, the candidate a pick node chose, and a
+            # retry's wait (reason, time it runs again).
+            "ALTER TABLE tasks ADD COLUMN grp TEXT",
+            "ALTER TABLE tasks ADD COLUMN kind TEXT NOT NULL DEFAULT 'run'",
+            "ALTER TABLE tasks ADD COLUMN parent TEXT",
+            "ALTER TABLE tasks ADD COLUMN spec TEXT",
+            "ALTER TABLE tasks ADD COLUMN score REAL",
+            "ALTER TABLE tasks ADD COLUMN picked TEXT",
+            "ALTER TABLE tasks ADD COLUMN retry_at REAL",
+            "ALTER TABLE tasks ADD COLUMN reason TEXT",
+            # The tasks a cached task spawned, replayed with its result.
+            "ALTER TABLE cache ADD COLUMN spawn TEXT",
+            # Checkpoints taken while a task ran (checkpoint_every), listed with its run.
+            """CREATE TABLE task_checkpoints (
+                run TEXT NOT NULL,
+                task TEXT NOT NULL,
+                checkpoint INTEGER NOT NULL,
+                worktree TEXT NOT NULL,
+                created REAL NOT NULL
+            )""",
+            "CREATE INDEX task_checkpoints_run ON task_checkpoints (run, task)",
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -77,10 +77,27 @@ class Task:
     cache: bool = True
     cache_ttl: float | None = None
     resolve: str = ""  # a command that resolves conflicts between the task's inputs
+    retry_delay: float | None = None  # seconds before the first retry, doubling
+    retry_delay_max: float | None = None
+    retry_on: tuple[str, ...] = ()  # retry only when the output holds one of these
+    matrix: tuple[tuple[str, tuple[str, ...]], ...] = ()  # key -> values (cross product)
+    candidates: int = 0  # best of N
+    pick: str = ""  # scores a candidate, in its worktree
+    pick_first: bool = False
+    checkpoint_every: float | None = None
+    # Set by treelane, never written in a file (see INTERNAL_FIELDS):
+    group: str = ""  # a matrix expansion or a candidate: the task it expands
+    parent: str = ""  # a task added at run time: the task that spawned it
+    kind: str = "run"  # "run" | "pick" (the node that picks a winner among candidates)
+    origin: Task | None = field(default=None, compare=False, repr=False)  # before expansion
 
     @property
     def env_dict(self) -> dict[str, str]:
         return dict(self.env)
+
+    @property
+    def is_candidate(self) -> bool:
+        return bool(self.group and self.pick)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, the same schema as a ``[workflows.X.tasks.Y]`` table."""
@@ -95,8 +112,20 @@ class Task:
             "cache": self.cache,
             "cache_ttl": self.cache_ttl,
             "resolve": self.resolve or None,
+            "retry_delay": self.retry_delay,
+            "retry_delay_max": self.retry_delay_max,
+            "retry_on": list(self.retry_on) or None,
+            "matrix": {key: list(values) for key, values in self.matrix} or None,
+            "candidates": self.candidates or None,
+            "pick": self.pick or None,
+            "pick_first": self.pick_first or None,
+            "checkpoint_every": self.checkpoint_every,
         }
         return {key: value for key, value in data.items() if value is not None}
+
+
+INTERNAL_FIELDS = frozenset({"name", "group", "parent", "kind", "origin"})
+"""Task fields that treelane sets; they are not keys of a task table."""
 
 
 @dataclass(frozen=True)
@@ -122,12 +151,20 @@ class Workflow:
         return [task.name for task in self.tasks if task.name not in needed]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form that round-trips through :func:`parse_workflow_dict`."""
+        """JSON-able form that round-trips through :func:`parse_workflow_dict`.
+
+        Matrix expansions and candidates are written once, as the task they expand.
+        """
+        tasks: dict[str, Any] = {}
+        for task in self.tasks:
+            source = task.origin or task
+            if source.name not in tasks:
+                tasks[source.name] = source.to_dict()
         return {
             "base": self.base,
             "description": self.description,
             **({"resolve": self.resolve} if self.resolve else {}),
-            "tasks": {task.name: task.to_dict() for task in self.tasks},
+            "tasks": tasks,
         }
 
 
@@ -141,6 +178,9 @@ class Settings:
     include: tuple[str, ...] = ()
     setup: str = ""
     reset: str = "keep-ignored"  # "keep-ignored" | "pristine"
+    checkpoint_every: float | None = None  # default for tasks (seconds)
+    spawn_depth: int = 3  # how deep tasks added at run time may nest
+    max_spawn: int = 100  # tasks one task may add
 
 
 def _frozen_mapping(data: Mapping[str, T] | None = None) -> Mapping[str, T]:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from treelane.engine.workflow.agentkeys import check_agent_keys, parse_matrix
 from treelane.engine.workflow.convert import (
     _ENV_VAR,
     Converter,
@@ -26,8 +27,10 @@ from treelane.engine.workflow.convert import (
     _string,
     _table,
 )
+from treelane.engine.workflow.expand import expand
 from treelane.engine.workflow.model import (
     DEFAULT_BASE,
+    INTERNAL_FIELDS,
     Config,
     Problem,
     Range,
@@ -47,6 +50,9 @@ _SETTINGS_SCHEMA: Mapping[str, Converter[Any]] = {
     "worktrees_dir": _string,
     "setup": _string,
     "reset": _choice("keep-ignored", "pristine"),
+    "checkpoint_every": _seconds,
+    "spawn_depth": _integer(0),
+    "max_spawn": _integer(0),
 }
 _WORKFLOW_SCHEMA: Mapping[str, Converter[Any]] = {
     "base": _non_empty_string,
@@ -61,12 +67,18 @@ _TASK_SCHEMA: Mapping[str, Converter[Any]] = {
     "cache": _boolean,
     "cache_ttl": _seconds,
     "resolve": _string,
+    "retry_delay": _seconds,
+    "retry_delay_max": _seconds,
+    "candidates": _integer(1),
+    "pick": _non_empty_string,
+    "pick_first": _boolean,
+    "checkpoint_every": _seconds,
 }
 
 
 def _keys_of(cls: type[Any]) -> tuple[str, ...]:
     """The keys of a table are the fields of its dataclass (minus the name)."""
-    return tuple(f.name for f in fields(cls) if f.name != "name")
+    return tuple(f.name for f in fields(cls) if f.name not in INTERNAL_FIELDS)
 
 
 _TOP_LEVEL_KEYS = ("settings", "limits", "workflows")
@@ -216,7 +228,7 @@ def _parse_workflow(
     return Workflow(
         name=name,
         base=values.get("base", DEFAULT_BASE),
-        tasks=tuple(draft.task for draft in drafts),
+        tasks=expand(tuple(draft.task for draft in drafts)),
         description=values.get("description", ""),
         resolve=values.get("resolve", ""),
     )
@@ -246,12 +258,21 @@ def _parse_task(tasks: _Table, name: str) -> _TaskDraft:
         checker.report(table.at("cache_ttl"), message, "warning")
     needs = table.strings("needs", "task name")
     uses = table.strings("uses", "limit name")
+    matrix = parse_matrix(table)
+    check_agent_keys(table, values, bool(matrix) or "matrix" in table.data)
+    retry_on = table.strings("retry_on", "string")
+    for text, index in retry_on.items():
+        if not text.strip():
+            at = table.at("retry_on", index)
+            checker.report(at, f"{_render_path(at)}: must not be empty")
     task = Task(
         name=name,
         run=values.pop("run", ""),
         needs=tuple(needs),
         uses=tuple(uses),
         env=_parse_env(table.child("env")),
+        retry_on=tuple(retry_on),
+        matrix=matrix,
         **values,
     )
     return _TaskDraft(task, path, needs, uses)

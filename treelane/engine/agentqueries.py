@@ -1,0 +1,119 @@
+"""Store queries about agent-workflow tasks, for status and the timeline.
+
+Status entries of tasks gain (only when they apply): ``group`` (a matrix
+expansion or candidate: the task it expands), ``kind`` ("pick" for the node that
+picks among candidates), ``parent`` (a task added at run time: its spawner),
+``score`` (a candidate), ``picked`` and ``candidates`` (a pick node), ``reason`` and
+``retry_in_ms`` (queued, waiting to retry) and ``checkpoints`` (taken while it ran).
+Only the store is read, so the read-only CLI can answer without an engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from treelane.engine.events import OK_STATES
+
+if TYPE_CHECKING:
+    from treelane.engine.queries import Reader
+
+CANDIDATE_REFS = "refs/treelane/candidates"
+
+
+def task_extras(db: Reader, run_id: str) -> Callable[[dict[str, Any], float], dict[str, Any]]:
+    """A function giving the extra status fields of one task row of ``run_id``."""
+    cps: dict[str, list[dict[str, Any]]] = {}
+    for c in db.query(
+        "SELECT tc.task, tc.checkpoint, tc.worktree, tc.created, c.commit_sha "
+        "FROM task_checkpoints tc JOIN checkpoints c ON c.id = tc.checkpoint "
+        "WHERE tc.run = ? ORDER BY tc.created",
+        (run_id,),
+    ):
+        cps.setdefault(c["task"], []).append(
+            {
+                "id": c["checkpoint"],
+                "worktree": c["worktree"],
+                "commit": c["commit_sha"],
+                "created": c["created"],
+            }
+        )
+    rows = db.query(
+        "SELECT name, grp, state, score, result_commit FROM tasks "
+        "WHERE run = ? AND grp IS NOT NULL ORDER BY idx",
+        (run_id,),
+    )
+    members: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        members.setdefault(r["grp"], []).append(r)
+
+    def extras(t: dict[str, Any], now: float) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if t["grp"]:
+            out["group"] = t["grp"]
+        if t["kind"] and t["kind"] != "run":
+            out["kind"] = t["kind"]
+        if t["parent"]:
+            out["parent"] = t["parent"]
+        if t["score"] is not None:
+            out["score"] = t["score"]
+        if t["kind"] == "pick":
+            from treelane.engine.workflow.expand import ref_part
+
+            out["picked"] = t["picked"]
+            out["candidates"] = [
+                {
+                    "task": m["name"],
+                    "state": m["state"],
+                    "score": m["score"],
+                    "result": m["result_commit"],
+                    "ref": f"{CANDIDATE_REFS}/{run_id}/{ref_part(t['name'])}/{i}"
+                    if m["state"] in OK_STATES
+                    else None,
+                }
+                for i, m in enumerate(members.get(t["name"], []), 1)
+            ]
+        if t["state"] == "queued" and t["retry_at"]:
+            out["reason"] = t["reason"]
+            out["retry_in_ms"] = max(0, int((t["retry_at"] - now) * 1000))
+        if t["name"] in cps:
+            out["checkpoints"] = cps[t["name"]]
+        return out
+
+    return extras
+
+
+def report_tasks(
+    db: Reader, row: dict[str, Any], wf: dict[str, Any], attempts: dict[str, list[Any]]
+) -> list[dict[str, Any]]:
+    """The timeline's tasks: expansions and spawned tasks with their real needs."""
+    from treelane.engine.workflow import parse_workflow_dict  # the parser, only for reports
+
+    specs = wf.get("tasks", {})
+    limits = {u: 1 for t in specs.values() if isinstance(t, dict) for u in t.get("uses", [])}
+    try:
+        needs = {
+            t.name: (list(t.needs), t.isolation)
+            for t in parse_workflow_dict(row["workflow"], wf, limits).tasks
+        }
+    except Exception:
+        needs = {}
+    out = []
+    for t in db.query("SELECT * FROM tasks WHERE run = ? ORDER BY idx", (row["id"],)):
+        task_needs, isolation = needs.get(
+            t["name"], ([t["parent"]] if t["parent"] else [], "worktree")
+        )
+        entry: dict[str, Any] = {
+            "name": t["name"],
+            "state": t["state"],
+            "needs": task_needs,
+            "isolation": isolation,
+            "attempts": attempts.get(t["name"], []),
+            "resolved": t["finished"],
+        }
+        if t["grp"]:
+            entry["group"] = t["grp"]
+        if t["parent"]:
+            entry["parent"] = t["parent"]
+        out.append(entry)
+    return out
