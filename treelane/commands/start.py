@@ -12,7 +12,8 @@ from treelane.errors import InvalidArgument
 
 
 def start(ctx: Context, raw: Any) -> dict[str, Any]:
-    args = _args.obj(raw, ("workflow", "base", "name"))
+    args = _args.obj(raw, ("workflow", "base", "name", "cache"))
+    use_cache = _args.boolean(args, "cache", default=True)
     wf_arg = args.get("workflow")
     base = _args.string(args, "base", required=False)
     engine = ctx.engine()
@@ -30,5 +31,5 @@ def start(ctx: Context, raw: Any) -> dict[str, Any]:
         raise InvalidArgument("missing field 'workflow': expected a workflow name or definition")
     else:
         raise InvalidArgument("field 'workflow': expected a workflow name or an object")
-    started = engine.start(wf, base)
+    started = engine.start(wf, base, cache=use_cache)
     return {"run": started.run, "workflow": started.workflow, "tasks": started.tasks}

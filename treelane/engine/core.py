@@ -180,8 +180,12 @@ class Engine:
             raise RequestFailed(f"no workflow {name!r} in {CONFIG_FILE} (workflows: {known})")
         return wf
 
-    def start(self, wf: Workflow, base: str | None = None) -> RunStarted:
-        """Start a run of ``wf`` at ``base`` (default: the workflow's); returns at once."""
+    def start(self, wf: Workflow, base: str | None = None, cache: bool = True) -> RunStarted:
+        """Start a run of ``wf`` at ``base`` (default: the workflow's); returns at once.
+
+        ``cache=False`` (``treelane run --no-cache``) reads no cache entry in this run
+        (and in its resumes); results are still stored.
+        """
         base_rev = base or wf.base
         base_commit = git.resolve_commit(self.ws.root, base_rev)
         run_id = self._new_run_id()
@@ -198,7 +202,9 @@ class Engine:
                     "started": now,
                     "owner_pid": os.getpid(),
                     "owner_host": HOST,
-                    "settings": json.dumps({"cache_salt": self.settings.cache_salt}),
+                    "settings": json.dumps(
+                        {"cache_salt": self.settings.cache_salt, "cache": cache}
+                    ),
                 }
             )
             db.table("tasks").insert_all(
@@ -206,6 +212,7 @@ class Engine:
                 for i, t in enumerate(wf.tasks)
             )
         rec = RunRec(run_id, wf, base_commit, now, {t.name: TaskRec(t) for t in wf.tasks})
+        rec.use_cache = cache
         started = RunStarted(run_id, wf.name, wf.names())
         self.emit(started)
         self.monitor.wake()
@@ -315,6 +322,8 @@ class Engine:
                     (run_id, name),
                 )
         run_rec = RunRec(run_id, wf, row["base_commit"], row["started"], recs)
+        with contextlib.suppress(ValueError, AttributeError):
+            run_rec.use_cache = json.loads(row["settings"] or "{}").get("cache", True) is not False
         kept = {n: t.state for n, t in recs.items() if n not in requeued}
         self.emit(RunStarted(run_id, wf.name, wf.names(), kept))
         self.monitor.wake()

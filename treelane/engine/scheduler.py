@@ -41,6 +41,8 @@ class TaskRec:
     waiting: int = 0
     dependents: list[str] = field(default_factory=list)
     cancel: CancelToken = field(default_factory=CancelToken)
+    cache_key: str | None = None  # set once its input is known (dependents' keys use it)
+    outputs: str | None = None  # tree of the ignored outputs it passes on (taskfiles)
 
     @property
     def duration_ms(self) -> int | None:
@@ -60,9 +62,11 @@ class RunRec:
     ready: deque[str] = field(default_factory=deque)
     unfinished: int = 0
     cancelled: bool = False
+    use_cache: bool = True  # False: `treelane run --no-cache` (entries are still written)
     # Merged inputs, shared by the tasks whose needs have the same results (taskrun).
     inputs: dict[tuple[str, ...], Any] = field(default_factory=dict)
     inputs_lock: threading.Lock = field(default_factory=threading.Lock)
+    files: Any = None  # which output patterns each task cleans around it (taskfiles)
 
 
 class Scheduler:

@@ -69,6 +69,10 @@ class Task:
     env: tuple[tuple[str, str], ...] = ()
     cache: bool = True
     cache_ttl: float | None = None
+    # Git pathspec globs ("src/**", "!**/*.md"): the files the cache key reads (None = all)
+    # and the ignored files the task produces that are kept and passed to its dependents.
+    inputs: tuple[str, ...] | None = None
+    outputs: tuple[str, ...] = ()
 
     @property
     def env_dict(self) -> dict[str, str]:
@@ -86,6 +90,8 @@ class Task:
             "env": self.env_dict,
             "cache": self.cache,
             "cache_ttl": self.cache_ttl,
+            "inputs": list(self.inputs) if self.inputs is not None else None,
+            "outputs": list(self.outputs) if self.outputs else None,
         }
         return {key: value for key, value in data.items() if value is not None}
 

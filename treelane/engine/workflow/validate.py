@@ -20,6 +20,7 @@ from treelane.engine.workflow.convert import (
     _max_parallel,
     _name_problem,
     _non_empty_string,
+    _pattern_problem,
     _render_path,
     _seconds,
     _string,
@@ -229,15 +230,35 @@ def _parse_task(tasks: _Table, name: str) -> _TaskDraft:
         checker.report(table.at("cache_ttl"), message, "warning")
     needs = table.strings("needs", "task name")
     uses = table.strings("uses", "limit name")
+    inputs = _parse_patterns(table, "inputs") if "inputs" in table.data else None
+    outputs = _parse_patterns(table, "outputs") if "outputs" in table.data else ()
+    if outputs and values.get("isolation") == "shared":
+        message = (
+            f"task '{name}' has outputs but isolation = \"shared\": outputs need a worktree "
+            'of their own (isolation = "worktree")'
+        )
+        checker.report(table.at("outputs"), message)
     task = Task(
         name=name,
         run=values.pop("run", ""),
         needs=tuple(needs),
         uses=tuple(uses),
         env=_parse_env(table.child("env")),
+        inputs=inputs,
+        outputs=outputs,
         **values,
     )
     return _TaskDraft(task, path, needs, uses)
+
+
+def _parse_patterns(table: _Table, key: str) -> tuple[str, ...]:
+    """``inputs``/``outputs``: a list of git pathspec globs relative to the repository root."""
+    patterns = table.strings(key, "glob")
+    for pattern, index in patterns.items():
+        if message := _pattern_problem(pattern):
+            at = table.at(key, index)
+            table.checker.report(at, f"{_render_path(at)}: {message}, got {_describe(pattern)}")
+    return tuple(patterns)
 
 
 def _parse_env(table: _Table | None) -> tuple[tuple[str, str], ...]:
