@@ -1,9 +1,10 @@
 """Cache benchmark: which tasks of a CI workflow re-run after an edit, with and without ``inputs``.
 
 A real small Python project is generated (a package under ``src/``, eight pytest files,
-``pyproject.toml``, a README and a docs checker) with an 8-task CI
-workflow: 4 pytest shards, ruff, a wheel (a PEP 427 zip built by ``tools/build_wheel.py``, ``outputs = ["dist/**"]``), a
-check of that wheel (it reads ``dist/`` restored from the wheel task) and a docs check.
+``pyproject.toml``, a README and a docs checker) with an 8-task CI workflow: 4 pytest
+shards, ruff, a wheel (a PEP 427 zip built by ``tools/build_wheel.py``, ``outputs =
+["dist/**"]``), a check of that wheel (it reads ``dist/`` restored from the wheel task)
+and a docs check.
 The same workflow runs twice over the same history of commits:
 
 * *whole tree*: no ``inputs`` (the key is the whole input tree, treelane's default);
@@ -289,7 +290,7 @@ def main() -> None:
     print("| edit | whole-tree key: ran | s | `inputs`: ran | s | Turborepo's rules: would run |")
     print("|---|---|---:|---|---:|---|")
     rows = []
-    for w, i in zip(whole, inputs):
+    for w, i in zip(whole, inputs, strict=True):
         turbo = turborepo_reruns(i["file"]) if "file" in i else None
         if turbo is None:
             turbo = list(TASKS)

@@ -19,7 +19,7 @@ from typing import Any
 
 import psutil
 
-from treelane.engine import git, merge
+from treelane.engine import critical, git, merge
 from treelane.engine.cache import ResultCache
 from treelane.engine.checkpoints import Checkpoints
 from treelane.engine.events import (
@@ -91,6 +91,7 @@ class Engine:
             limit=self._limit,
             limits=dict(cfg.limits),
         )
+        self.scheduler.weigh = self._weigh
         self.monitor = Monitor(self._on_sample, self.concurrency, interval=monitor_interval)
         self.monitor.start()
         self._stop = threading.Event()
@@ -152,6 +153,12 @@ class Engine:
             return limit
         self._held = False
         return limit
+
+    def _weigh(self, run: RunRec) -> dict[str, float]:
+        """Remaining paths weighted by past durations (``schedule = "fifo"``: none)."""
+        if self.settings.schedule == "fifo":
+            return {}
+        return critical.priorities(self.store, run.workflow)
 
     def concurrency(self) -> dict[str, int]:
         return {"limit": self._limit(self.scheduler.running), "running": self.scheduler.running}

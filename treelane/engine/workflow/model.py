@@ -136,6 +136,7 @@ class Settings:
     include: tuple[str, ...] = ()
     setup: str = ""
     reset: str = "keep-ignored"  # "keep-ignored" | "pristine"
+    schedule: str = "critical-path"  # ready tasks: "critical-path" first, or "fifo"
 
 
 def _frozen_mapping(data: Mapping[str, T] | None = None) -> Mapping[str, T]:

@@ -47,6 +47,7 @@ _SETTINGS_SCHEMA: Mapping[str, Converter[Any]] = {
     "worktrees_dir": _string,
     "setup": _string,
     "reset": _choice("keep-ignored", "pristine"),
+    "schedule": _choice("critical-path", "fifo"),
 }
 _WORKFLOW_SCHEMA: Mapping[str, Converter[Any]] = {
     "base": _non_empty_string,
