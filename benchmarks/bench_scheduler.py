@@ -603,6 +603,140 @@ def print_agents(rows: list[AgentRow], scale: float) -> None:
     )
 
 
+# --- part 5: critical path first ----------------------------------------------------
+
+
+def long_chain_beside_short(shorts: int = 12, links: int = 5) -> Tasks:
+    """Short independent tasks listed first, a long chain last: arrival order is wrong."""
+    tasks: Tasks = {f"short{i}": sleep_task(1.0) for i in range(shorts)}
+    for i in range(links):
+        tasks[f"chain{i}"] = sleep_task(2.0, [f"chain{i - 1}"] if i else None)
+    return tasks
+
+
+def one_long_task_last(shorts: int = 10) -> Tasks:
+    """Only history tells them apart: every task has a path of one task."""
+    tasks: Tasks = {f"short{i}": sleep_task(1.0) for i in range(shorts)}
+    tasks["long"] = sleep_task(10.0)
+    return tasks
+
+
+def shared_everywhere(tasks: Tasks) -> Tasks:
+    return {n: {**t, "isolation": "shared"} for n, t in tasks.items()}
+
+
+@dataclass
+class CriticalResult:
+    scenario: str
+    tasks: int
+    slots: int
+    isolation: str
+    ideal_s: float
+    list_schedule_s: float
+    fifo_s: float
+    fifo_runs_s: list[float]
+    critical_s: float
+    critical_runs_s: list[float]
+    fifo_ratio: float  # makespan / ideal
+    critical_ratio: float
+    gain_pct: float  # (fifo - critical) / fifo
+
+
+def critical_scenarios() -> list[Scenario]:
+    out = [
+        Scenario(
+            "long chain beside 12 short tasks",
+            "12 x 0.1 s listed first, then a chain of 5 x 0.2 s",
+            shared_everywhere(long_chain_beside_short()),
+            1,
+            2,
+            "",
+        ),
+        Scenario(
+            "one long task listed last",
+            "10 x 0.1 s, then one 1 s task (only history tells them apart)",
+            shared_everywhere(one_long_task_last()),
+            1,
+            2,
+            "",
+        ),
+    ]
+    return out + [sc for sc in scenarios() if sc.name != "full stack (skills build)"]
+
+
+def schedule(engine: Engine, slots: int, mode: str) -> None:
+    engine.configure(
+        parse_config(
+            f"[settings]\nmax_parallel = {slots}\npool_size = {max(4, slots)}\n"
+            f'schedule = "{mode}"\n'
+        )
+    )
+
+
+def measure_critical(engine: Engine, timer: Timer, sc: Scenario, reps: int) -> CriticalResult:
+    """History first (one run), then fifo and critical-path runs alternating, ``reps`` each."""
+    prefix = "cp-" + sc.name.split()[0]
+    wfs = [engine.parse_workflow(f"{prefix}-{i}", {"tasks": sc.tasks}) for i in range(sc.runs)]
+    schedule(engine, sc.slots, "critical-path")
+    timer.run(wfs)  # records durations (and fills the pool)
+    fifo, crit = [], []
+    for _ in range(reps):
+        schedule(engine, sc.slots, "fifo")
+        fifo.append(timer.run(wfs))
+        schedule(engine, sc.slots, "critical-path")
+        crit.append(timer.run(wfs))
+    _, _, ideal = sc.ideal()
+    f, c = statistics.median(fifo), statistics.median(crit)
+    isolation = {t.get("isolation", "worktree") for t in sc.tasks.values()}
+    return CriticalResult(
+        sc.name,
+        len(sc.tasks) * sc.runs,
+        sc.slots,
+        "/".join(sorted(isolation)),
+        round(ideal, 3),
+        round(sc.achievable(), 3),
+        round(f, 3),
+        [round(v, 3) for v in fifo],
+        round(c, 3),
+        [round(v, 3) for v in crit],
+        round(f / ideal, 3),
+        round(c / ideal, 3),
+        round((f - c) / f * 100, 1),
+    )
+
+
+def critical_section(tmp: Path, reps: int) -> list[CriticalResult]:
+    results = []
+    with engine_on(make_repo(tmp / "critical")) as (engine, timer):
+        for sc in critical_scenarios():
+            r = measure_critical(engine, timer, sc, reps)
+            results.append(r)
+            print(
+                f"  {sc.name}: fifo {r.fifo_s:.3f} s, critical path {r.critical_s:.3f} s",
+                file=sys.stderr,
+            )
+    return results
+
+
+def critical_table(results: list[CriticalResult]) -> str:
+    return table(
+        [asdict(r) for r in results],
+        [
+            ("scenario", "scenario", str),
+            ("tasks", "tasks", str),
+            ("slots", "slots", str),
+            ("isolation", "isolation", str),
+            ("ideal s", "ideal_s", s),
+            ("list schedule s", "list_schedule_s", s),
+            ("arrival order s", "fifo_s", s),
+            ("/ideal", "fifo_ratio", lambda v: f"{v:.3f}"),
+            ("critical path s", "critical_s", s),
+            ("/ideal", "critical_ratio", lambda v: f"{v:.3f}"),
+            ("gain", "gain_pct", lambda v: f"{v:.1f} %"),
+        ],
+    )
+
+
 # --- report -------------------------------------------------------------------------
 
 
@@ -635,9 +769,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--agent-scale", type=float, default=1.0, help="part 4: seconds per seed minute"
     )
+    ap.add_argument(
+        "--critical-only",
+        action="store_true",
+        help="only part 5 (critical path first vs arrival order); JSON: scheduler-critical.json",
+    )
     args = ap.parse_args(argv)
     if args.only == "agents":
         return main_agents(args)
+    if args.critical_only:
+        return critical_main(args)
     reps = 1 if args.quick else 3
     big_files = 2_000 if args.quick else 10_000
     tmp = Path(tempfile.mkdtemp(prefix="treelane-bench-"))
@@ -752,6 +893,39 @@ def main_agents(args: argparse.Namespace) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2) + "\n")
     print_agents(rows, args.agent_scale)
+    print(f"\nJSON: {path}")
+    return 0
+
+
+
+def critical_main(args: argparse.Namespace) -> int:
+    reps = 1 if args.quick else 3
+    tmp = Path(tempfile.mkdtemp(prefix="treelane-bench-"))
+    load_before = [round(v, 2) for v in os.getloadavg()]
+    try:
+        results = critical_section(tmp, reps)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    path = (
+        args.json
+        if args.json != DEFAULT_JSON
+        else DEFAULT_JSON.with_name("scheduler-critical.json")
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = {
+        "benchmark": "scheduler: critical path first",
+        "reps": reps,
+        "machine": {
+            "cpus": psutil.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_before": load_before,
+            "load_average_after": [round(v, 2) for v in os.getloadavg()],
+        },
+        "results": [asdict(r) for r in results],
+    }
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    print("## Critical path first vs arrival order (history from one earlier run)\n")
+    print(critical_table(results))
     print(f"\nJSON: {path}")
     return 0
 

@@ -110,6 +110,11 @@ def build_parser() -> Parser:
     arg(p, "workflow", "WORKFLOW", "a workflow of treelane.toml (none: list them)", "workflows",
         nargs="?")  # fmt: skip
     p.add_argument("--base", metavar="REV", help="start from this commit (default: HEAD)")
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="run every task: read no cache entry (results are still stored)",
+    )
     p.epilog = (
         "--json, or a stdout that is not a terminal: one JSON object per notification and "
         "line, the runFinished one last. Exit code 0 when the run succeeded, 1 when a task "

@@ -44,9 +44,11 @@ async def run(args: Namespace) -> int:
     interrupts = Interrupts()
     interrupts.install()
     view = make_view(args.json)
-    argument = {"workflow": args.workflow}
+    argument: dict[str, Any] = {"workflow": args.workflow}
     if args.base is not None:
         argument["base"] = args.base
+    if args.no_cache:
+        argument["cache"] = False
     try:
         async with open_session(args.directory) as s:
             interrupts.check()

@@ -13,7 +13,8 @@ from treelane.errors import InvalidArgument, RequestFailed
 
 
 def start(ctx: Context, raw: Any) -> dict[str, Any]:
-    args = _args.obj(raw, ("workflow", "base", "name"))
+    args = _args.obj(raw, ("workflow", "base", "name", "cache"))
+    use_cache = _args.boolean(args, "cache", default=True)
     wf_arg = args.get("workflow")
     base = _args.string(args, "base", required=False)
     engine = ctx.engine()
@@ -41,5 +42,5 @@ def start(ctx: Context, raw: Any) -> dict[str, Any]:
             f"the repository {engine.ws.root} has no commits yet: a run starts from a commit; "
             "make the first one (git add -A && git commit -m 'first commit') and run again"
         )
-    started = engine.start(wf, base)
+    started = engine.start(wf, base, cache=use_cache)
     return {"run": started.run, "workflow": started.workflow, "tasks": started.tasks}

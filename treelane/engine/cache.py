@@ -1,11 +1,14 @@
 """Content-addressed result cache: the same command on the same input tree gives the same tree.
 
-The key hashes the cache format version, the command, its env, the git tree hash
-of the task's input (which no edit can change mid-run) and a ``cache_salt``
-setting. An entry holds the result tree (kept alive by a ref under
-``refs/treelane/cache/``) and the task's output, with a checksum. Reads verify the
-checksum, the expiry and that the tree still exists: anything unreadable is a miss,
-never an error. Only successful results are stored.
+The key hashes the cache format version, the command, its env, the task's input
+(the git tree hash of its input commit, which no edit can change mid-run, or with
+``inputs`` a digest of only the files those globs match), a ``cache_salt`` setting
+and what its needs gave it (their keys and the ignored ``outputs`` they passed on).
+An entry holds the result tree (kept alive by a ref under ``refs/treelane/cache/``),
+the tree of the task's own ``outputs`` (under ``refs/treelane/outputs/cache/``) and
+its output lines, with a checksum. Reads verify the checksum, the expiry and that
+the trees still exist: anything unreadable is a miss, never an error. Only
+successful results are stored.
 """
 
 from __future__ import annotations
@@ -20,21 +23,33 @@ from pathlib import Path
 from typing import NamedTuple
 
 from treelane.engine import git
+from treelane.engine.snapshot import EMPTY_TREE
 from treelane.storage.db import Store
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CACHE_REFS = "refs/treelane/cache"
+OUTPUT_CACHE_REFS = "refs/treelane/outputs/cache"
 
 
 class Hit(NamedTuple):
     tree: str
     output: list[str]
     spawn: str | None = None  # the tasks the cached task added to its run (TREELANE_SPAWN)
+    outputs: str = EMPTY_TREE  # the tree of the task's own ignored outputs
 
 
-def cache_key(command: str, env: Mapping[str, str], input_tree: str, salt: str = "") -> str:
+def cache_key(
+    command: str,
+    env: Mapping[str, str],
+    input_tree: str,
+    salt: str = "",
+    needs: Sequence[str] = (),
+) -> str:
+    """``input_tree``: the input's tree id, or the digest of the files ``inputs`` match;
+    ``needs``: what each need contributes (its key and the outputs it passed on)."""
     material = json.dumps(
-        [FORMAT_VERSION, command, sorted(env.items()), input_tree, salt], separators=(",", ":")
+        [FORMAT_VERSION, command, sorted(env.items()), input_tree, salt, list(needs)],
+        separators=(",", ":"),
     )
     return hashlib.sha256(material.encode()).hexdigest()
 
@@ -64,12 +79,17 @@ class ResultCache:
         if not git.object_exists(self.repo, row["tree"]):
             return None
         try:
-            output = json.loads(row["output"])
+            entry = json.loads(row["output"])
         except ValueError:
             return None
-        if not isinstance(output, list):
+        if not isinstance(entry, dict):
             return None
-        return Hit(row["tree"], [str(x) for x in output], spawn)
+        lines, outputs = entry.get("lines"), entry.get("outputs", EMPTY_TREE)
+        if not isinstance(lines, list) or not isinstance(outputs, str):
+            return None
+        if outputs != EMPTY_TREE and not git.object_exists(self.repo, outputs):
+            return None
+        return Hit(row["tree"], [str(x) for x in lines], spawn, outputs)
 
     def put(
         self,
@@ -78,10 +98,13 @@ class ResultCache:
         output: Sequence[str],
         ttl: float | None = None,
         spawn: str | None = None,
+        outputs: str = EMPTY_TREE,
     ) -> None:
-        text = json.dumps(list(output))
+        text = json.dumps({"lines": list(output), "outputs": outputs})
         now = time.time()
         git.update_ref(self.repo, f"{CACHE_REFS}/{key}", tree)
+        if outputs != EMPTY_TREE:
+            git.update_ref(self.repo, f"{OUTPUT_CACHE_REFS}/{key}", outputs)
         with contextlib.suppress(sqlite3.Error):
             self.store.execute(
                 "INSERT OR REPLACE INTO cache "

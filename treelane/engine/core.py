@@ -18,7 +18,7 @@ from typing import Any
 
 import psutil
 
-from treelane.engine import git, landing, outcome, queries, resolve
+from treelane.engine import critical, git, landing, outcome, queries, resolve
 from treelane.engine.agentstatus import resume_added, tag
 from treelane.engine.cache import ResultCache
 from treelane.engine.checkpoints import Checkpoints
@@ -84,6 +84,7 @@ class Engine:
             limit=self._limit,
             limits=dict(cfg.limits),
         )
+        self.scheduler.weigh = self._weigh
         self.monitor = Monitor(self._on_sample, self.concurrency, interval=monitor_interval)
         self.monitor.start()
         self._stop = threading.Event()
@@ -148,6 +149,12 @@ class Engine:
         self._held = False
         return limit
 
+    def _weigh(self, run: RunRec) -> dict[str, float]:
+        """Remaining paths weighted by past durations (``schedule = "fifo"``: none)."""
+        if self.settings.schedule == "fifo":
+            return {}
+        return critical.priorities(self.store, run.workflow)
+
     def concurrency(self) -> dict[str, int]:
         return {"limit": self._limit(self.scheduler.running), "running": self.scheduler.running}
 
@@ -175,8 +182,12 @@ class Engine:
             raise RequestFailed(f"no workflow {name!r} in {CONFIG_FILE} (workflows: {known})")
         return wf
 
-    def start(self, wf: Workflow, base: str | None = None) -> RunStarted:
-        """Start a run of ``wf`` at ``base`` (default: the workflow's); returns at once."""
+    def start(self, wf: Workflow, base: str | None = None, cache: bool = True) -> RunStarted:
+        """Start a run of ``wf`` at ``base`` (default: the workflow's); returns at once.
+
+        ``cache=False`` (``treelane run --no-cache``) reads no cache entry in this run
+        (and in its resumes); results are still stored.
+        """
         base_rev = base or wf.base
         base_commit = git.resolve_commit(self.ws.root, base_rev)
         run_id = self._new_run_id()
@@ -193,7 +204,9 @@ class Engine:
                     "started": now,
                     "owner_pid": os.getpid(),
                     "owner_host": HOST,
-                    "settings": json.dumps({"cache_salt": self.settings.cache_salt}),
+                    "settings": json.dumps(
+                        {"cache_salt": self.settings.cache_salt, "cache": cache}
+                    ),
                 }
             )
             db.table("tasks").insert_all(
@@ -208,6 +221,7 @@ class Engine:
                 for i, t in enumerate(wf.tasks)
             )
         rec = RunRec(run_id, wf, base_commit, now, {t.name: TaskRec(t) for t in wf.tasks})
+        rec.use_cache = cache
         started = RunStarted(run_id, wf.name, wf.names())
         self.emit(started)
         self.monitor.wake()
@@ -319,6 +333,8 @@ class Engine:
                     (run_id, name),
                 )
         run_rec = RunRec(run_id, wf, row["base_commit"], row["started"], recs)
+        with contextlib.suppress(ValueError, AttributeError):
+            run_rec.use_cache = json.loads(row["settings"] or "{}").get("cache", True) is not False
         kept = {n: t.state for n, t in recs.items() if n not in requeued}
         self.emit(RunStarted(run_id, wf.name, list(recs), kept))
         self.monitor.wake()

@@ -12,15 +12,17 @@ run on a thread pool (:mod:`treelane.engine.taskrun`).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from treelane.engine.critical import ReadyQueue
 from treelane.engine.events import FINAL_STATES, OK_STATES, Event, RunFinished, TaskState
 from treelane.engine.executor import CancelToken
 from treelane.engine.graph import join, picks_now
@@ -48,6 +50,8 @@ class TaskRec:
     spawned: list[Task] = field(default_factory=list)  # tasks it added, joining the run
     retry_at: float | None = None  # waiting to retry (queued, holding no slot)
     spawn_doc: str | None = None  # the document its spawned tasks came from
+    cache_key: str | None = None  # set once its input is known (dependents' keys use it)
+    outputs: str | None = None  # tree of the ignored outputs it passes on (taskfiles)
 
     @property
     def duration_ms(self) -> int | None:
@@ -64,12 +68,14 @@ class RunRec:
     base_commit: str
     started: float
     tasks: dict[str, TaskRec]
-    ready: deque[str] = field(default_factory=deque)
+    ready: ReadyQueue = field(default_factory=ReadyQueue)  # longest remaining path first
     unfinished: int = 0
     cancelled: bool = False
+    use_cache: bool = True  # False: `treelane run --no-cache` (entries are still written)
     # Merged inputs, shared by the tasks whose needs have the same results (taskrun).
     inputs: dict[tuple[str, ...], Any] = field(default_factory=dict)
     inputs_lock: threading.Lock = field(default_factory=threading.Lock)
+    files: Any = None  # which output patterns each task cleans around it (taskfiles)
 
 
 class Scheduler:
@@ -101,11 +107,15 @@ class Scheduler:
         # Runs whose tasks are all final; finished (results merged) outside the lock.
         self._finishing: deque[RunRec] = deque()
         self._closed = False
+        # Per run: each task's remaining path (critical path first); None: arrival order.
+        self.weigh: Callable[[RunRec], Mapping[str, float]] | None = None
 
     # --- entry points (any thread) ---------------------------------------
 
     def submit(self, run: RunRec) -> None:
         """Take a run whose tasks are already in the store; start what is ready."""
+        if self.weigh is not None:
+            run.ready.priority = self.weigh(run)
         with self._lock:
             for t in run.tasks.values():
                 for need in t.spec.needs:
@@ -251,17 +261,21 @@ class Scheduler:
             self.task_done(run, t.spec.name)
 
     def _pick(self) -> tuple[RunRec, str] | None:
+        """Runs in turn; in a run, the ready task with the longest remaining path whose
+        named limits have room (O(log n) per pick, plus the tasks skipped for limits)."""
         runs = [r for r in self.runs.values() if r.ready]
         if not runs:
             return None
         start = next(self._turn) % len(runs)
         for run in runs[start:] + runs[:start]:
-            for name in run.ready:
-                uses = run.tasks[name].spec.uses
-                if all(self._use.get(u, 0) < self.limits.get(u, 1 << 30) for u in uses):
-                    run.ready.remove(name)
-                    return run, name
+            name = run.ready.take(functools.partial(self._fits, run))
+            if name is not None:
+                return run, name
         return None
+
+    def _fits(self, run: RunRec, name: str) -> bool:
+        uses = run.tasks[name].spec.uses
+        return all(self._use.get(u, 0) < self.limits.get(u, 1 << 30) for u in uses)
 
     def _settle(self, run: RunRec, name: str) -> None:
         """A task reached its final state: release or skip its dependents (iteratively)."""

@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from treelane.engine import agentrun, conflicts, git, resolve, retry, snapshot
-from treelane.engine.cache import cache_key
+from treelane.engine import agentrun, conflicts, git, resolve, retry, snapshot, taskfiles
 from treelane.engine.events import TaskState
 from treelane.engine.executor import Job
 from treelane.engine.pool import Lease
@@ -91,6 +90,7 @@ def run_task(engine: Engine, run: RunRec, t: TaskRec) -> None:
         if lease is not None and t.spec.isolation == "worktree":
             if state == "failed":
                 _keep_failed_attempt(engine, run, t, lease)
+            taskfiles.leave(run, t, lease)
             engine.pool.release(lease.id)
         if not again:
             # The attempt's end and the task's final state: one transaction.
@@ -141,12 +141,13 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
     input_tree = _tree_of(repo, input_commit) if needs_tree else ""
     key = None
     if t.spec.cache and not t.spec.is_candidate:  # candidates are fresh attempts
-        key = cache_key(t.spec.run, t.spec.env_dict, input_tree, engine.settings.cache_salt)
-        hit = engine.cache.get(key)
+        key = taskfiles.key_for(engine, run, t, input_tree)
+        hit = engine.cache.get(key) if run.use_cache else None
         if hit is not None:
             if not agentrun.spawned(engine, run, t, hit.spawn, "(cached)"):
                 return "failed", None
             t.result = _result_commit(engine, run, t, input_commit, input_tree, hit.tree)
+            taskfiles.finish(engine, run, t, None, hit.outputs)
             engine.replay(run, t, hit.output)
             t.exit_code = 0
             return "cached", None
@@ -155,6 +156,8 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
         return "cancelled", None
     lease = _worktree(engine, run, t, input_commit)
     t.worktree = lease.id
+    if t.spec.isolation == "worktree":
+        taskfiles.prepare(engine, run, t, lease)
     engine.running_in(run, t, lease)
     buf = engine.output_buffer(run, t)
     env = {
@@ -187,14 +190,18 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
         return "failed", lease
     if t.spec.isolation == "shared":
         t.result = input_commit  # shared tasks must not change files (checked at run end)
+        own = taskfiles.finish(engine, run, t, None, snapshot.EMPTY_TREE)
     else:
         tree = snapshot.files_tree(lease.path)
         t.result = _result_commit(engine, run, t, input_commit, input_tree, tree)
+        own = taskfiles.finish(engine, run, t, lease, snapshot.EMPTY_TREE)
     if t.spec.is_candidate:
         agentrun.score(engine, run, t, lease, env, buf.add)
     engine.flush_output(run, t)
     if key is not None:
-        engine.cache.put(key, _tree_of(repo, t.result), buf.all, t.spec.cache_ttl, spawn=text)
+        engine.cache.put(
+            key, _tree_of(repo, t.result), buf.all, t.spec.cache_ttl, spawn=text, outputs=own
+        )
     return "succeeded", lease
 
 

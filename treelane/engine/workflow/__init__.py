@@ -15,6 +15,7 @@ File format::
     include = [".env"]          # ignored files copied into new worktrees (relative paths)
     setup = "npm ci"            # run once when a worktree is created
     reset = "keep-ignored"      # or "pristine"
+    schedule = "critical-path"  # or "fifo": which ready task starts when slots are short
 
     [limits]                    # named concurrency limits: name -> positive int
     api = 2
@@ -34,6 +35,8 @@ File format::
     env = { DOCS_STRICT = "1" }
     cache = true
     cache_ttl = 3600            # seconds > 0
+    inputs = ["src/**", "!**/*.md"]  # git pathspec globs the cache key reads (default: all)
+    outputs = ["dist/**"]       # ignored files kept and passed to dependents
     resolve = "..."             # resolves conflicts between this task's inputs
 
 ``resolve``: a command run in a worktree holding a conflicted merge (git's markers and

@@ -159,3 +159,19 @@ def _include_problem(entry: str) -> str | None:
     if ".." in re.split(r"[/\\]", entry):
         return "must not contain '..'"
     return None
+
+
+def _pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` is not a usable file glob (``inputs``/``outputs``), or None."""
+    body = pattern[1:] if pattern.startswith("!") else pattern
+    if not body.strip():
+        return "must not be empty"
+    if body.startswith(":"):
+        return "must be a plain glob (no pathspec magic); start it with '!' to exclude"
+    if body.startswith(("/", "\\")) or PureWindowsPath(body).drive:
+        return "must be relative to the repository root"
+    if ".." in re.split(r"[/\\]", body):
+        return "must not contain '..'"
+    if "\n" in body or "\0" in body:
+        return "must not contain a line break or NUL"
+    return None

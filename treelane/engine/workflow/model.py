@@ -90,6 +90,10 @@ class Task:
     parent: str = ""  # a task added at run time: the task that spawned it
     kind: str = "run"  # "run" | "pick" (the node that picks a winner among candidates)
     origin: Task | None = field(default=None, compare=False, repr=False)  # before expansion
+    # Git pathspec globs ("src/**", "!**/*.md"): the files the cache key reads (None = all)
+    # and the ignored files the task produces that are kept and passed to its dependents.
+    inputs: tuple[str, ...] | None = None
+    outputs: tuple[str, ...] = ()
 
     @property
     def env_dict(self) -> dict[str, str]:
@@ -120,6 +124,8 @@ class Task:
             "pick": self.pick or None,
             "pick_first": self.pick_first or None,
             "checkpoint_every": self.checkpoint_every,
+            "inputs": list(self.inputs) if self.inputs is not None else None,
+            "outputs": list(self.outputs) if self.outputs else None,
         }
         return {key: value for key, value in data.items() if value is not None}
 
@@ -181,6 +187,7 @@ class Settings:
     checkpoint_every: float | None = None  # default for tasks (seconds)
     spawn_depth: int = 3  # how deep tasks added at run time may nest
     max_spawn: int = 100  # tasks one task may add
+    schedule: str = "critical-path"  # ready tasks: "critical-path" first, or "fifo"
 
 
 def _frozen_mapping(data: Mapping[str, T] | None = None) -> Mapping[str, T]:

@@ -22,6 +22,7 @@ from treelane.engine.workflow.convert import (
     _max_parallel,
     _name_problem,
     _non_empty_string,
+    _pattern_problem,
     _render_path,
     _seconds,
     _string,
@@ -53,6 +54,7 @@ _SETTINGS_SCHEMA: Mapping[str, Converter[Any]] = {
     "checkpoint_every": _seconds,
     "spawn_depth": _integer(0),
     "max_spawn": _integer(0),
+    "schedule": _choice("critical-path", "fifo"),
 }
 _WORKFLOW_SCHEMA: Mapping[str, Converter[Any]] = {
     "base": _non_empty_string,
@@ -265,6 +267,14 @@ def _parse_task(tasks: _Table, name: str) -> _TaskDraft:
         if not text.strip():
             at = table.at("retry_on", index)
             checker.report(at, f"{_render_path(at)}: must not be empty")
+    inputs = _parse_patterns(table, "inputs") if "inputs" in table.data else None
+    outputs = _parse_patterns(table, "outputs") if "outputs" in table.data else ()
+    if outputs and values.get("isolation") == "shared":
+        message = (
+            f"task '{name}' has outputs but isolation = \"shared\": outputs need a worktree "
+            'of their own (isolation = "worktree")'
+        )
+        checker.report(table.at("outputs"), message)
     task = Task(
         name=name,
         run=values.pop("run", ""),
@@ -273,9 +283,21 @@ def _parse_task(tasks: _Table, name: str) -> _TaskDraft:
         env=_parse_env(table.child("env")),
         retry_on=tuple(retry_on),
         matrix=matrix,
+        inputs=inputs,
+        outputs=outputs,
         **values,
     )
     return _TaskDraft(task, path, needs, uses)
+
+
+def _parse_patterns(table: _Table, key: str) -> tuple[str, ...]:
+    """``inputs``/``outputs``: a list of git pathspec globs relative to the repository root."""
+    patterns = table.strings(key, "glob")
+    for pattern, index in patterns.items():
+        if message := _pattern_problem(pattern):
+            at = table.at(key, index)
+            table.checker.report(at, f"{_render_path(at)}: {message}, got {_describe(pattern)}")
+    return tuple(patterns)
 
 
 def _parse_env(table: _Table | None) -> tuple[tuple[str, str], ...]:
