@@ -78,6 +78,11 @@ def build_parser() -> Parser:
     p = command("run", "start a workflow and follow it to the end", c + "run")
     p.add_argument("workflow", metavar="WORKFLOW", help="a workflow of treelane.toml")
     p.add_argument("--base", metavar="REV", help="start from this commit (default: HEAD)")
+    p.add_argument(
+        "--from-worktree",
+        action="store_true",
+        help="start from the files in the main worktree, uncommitted and untracked ones too",
+    )
     p.epilog = (
         "--json, or a stdout that is not a terminal: one JSON object per notification and "
         "line, the runFinished one last. Exit code 0 when the run succeeded, 1 when a task "

@@ -44,6 +44,10 @@ async def run(args: Namespace) -> int:
     argument = {"workflow": args.workflow}
     if args.base is not None:
         argument["base"] = args.base
+    if args.from_worktree:
+        if args.base is not None:
+            raise CliError("--from-worktree and --base exclude each other", 2)
+        argument["base"] = "worktree"
     try:
         async with open_session(args.directory) as s:
             interrupts.check()

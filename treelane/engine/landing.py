@@ -30,12 +30,13 @@ import psutil
 from treelane.engine import diff, git, merge, results, snapshot
 from treelane.engine.merge import Conflict
 from treelane.engine.pool import HOST, owner_alive
+from treelane.engine.worktree_base import WORKTREE
 from treelane.errors import RequestFailed
 
 if TYPE_CHECKING:
     from treelane.engine.core import Engine
 
-WORKTREE_BASE = "worktree"  # runs.base_rev of a run started from the main worktree's files
+WORKTREE_BASE = WORKTREE  # runs.base_rev of a run started from the main worktree's files
 RECOVERY_REFS = "refs/treelane/recovery"
 
 
