@@ -137,7 +137,11 @@ def outcome(final: dict[str, Any], interrupts: Interrupts) -> int:
         code = EXIT_INTERRUPTED if interrupts.count else 1
         raise CliError(f"{run} cancelled{by}; resume it with: treelane resume {final['run']}", code)
     failures = final.get("failures") or {}
-    why = ", ".join(f"{task} ({error})" for task, error in failures.items())
+    why = final.get("reason") or ", ".join(f"{task} ({error})" for task, error in failures.items())
+    if final.get("conflicts"):
+        why += f"; resolve with: treelane resolve {final['run']}"
+        if not str(final.get("reason", "")).startswith("final tasks"):
+            why += " " + (list(failures) or ["TASK"])[0]
     if state == "interrupted":
         why = f"resume it with: treelane resume {final['run']}"
     raise CliError(f"{run} {state}" + (f": {why}" if why else ""))
