@@ -99,11 +99,13 @@ async def follow(
             continue
         if method == "treelane/notice":
             if params.get("code") == "run-failed":
-                continue  # the command ends with the reason itself
+                view.handle(method, params)
+                continue  # the command ends with the reason itself (not on stderr twice)
             # Warnings go to stderr; the window/showMessage that repeats it is skipped.
             told.add(str(params.get("message")))
             level = params.get("level", "info")
             print(f"treelane: {level}: {params.get('message')}", file=sys.stderr, flush=True)
+            view.handle(method, params)  # --json: a line of its own, like every notification
             continue
         if method == "window/showMessage" and params.get("message") in told:
             continue
