@@ -115,6 +115,11 @@ def build_parser() -> Parser:
         action="store_true",
         help="run every task: read no cache entry (results are still stored)",
     )
+    p.add_argument(
+        "--from-worktree",
+        action="store_true",
+        help="start from the files in the main worktree, uncommitted and untracked ones too",
+    )
     p.epilog = (
         "--json, or a stdout that is not a terminal: one JSON object per notification and "
         "line, the runFinished one last. Exit code 0 when the run succeeded, 1 when a task "

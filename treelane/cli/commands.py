@@ -49,6 +49,10 @@ async def run(args: Namespace) -> int:
         argument["base"] = args.base
     if args.no_cache:
         argument["cache"] = False
+    if args.from_worktree:
+        if args.base is not None:
+            raise CliError("--from-worktree and --base exclude each other", 2)
+        argument["base"] = "worktree"
     try:
         async with open_session(args.directory) as s:
             interrupts.check()

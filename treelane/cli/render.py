@@ -146,6 +146,8 @@ def status(p: Printer, result: dict[str, Any], one_run: bool) -> None:
             f"started {local_time(r.get('started'))} · took {took(r)} · "
             f"base {short(r.get('base'))} · result {short(r.get('result'))}"
         )
+        if r.get("reason"):
+            p.line(f"reason: {r['reason']}", "bold red")
         p.table(
             ["task", "state", "attempt", "worktree", "exit", "duration"],
             [

@@ -42,5 +42,7 @@ def start(ctx: Context, raw: Any) -> dict[str, Any]:
             f"the repository {engine.ws.root} has no commits yet: a run starts from a commit; "
             "make the first one (git add -A && git commit -m 'first commit') and run again"
         )
-    started = engine.start(wf, base, cache=use_cache)
+    # "worktree": the main worktree's files, uncommitted and untracked ones too.
+    worktree = base == "worktree"
+    started = engine.start(wf, None if worktree else base, from_worktree=worktree, cache=use_cache)
     return {"run": started.run, "workflow": started.workflow, "tasks": started.tasks}

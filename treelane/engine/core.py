@@ -18,7 +18,7 @@ from typing import Any
 
 import psutil
 
-from treelane.engine import critical, git, landing, outcome, queries, resolve
+from treelane.engine import critical, git, landing, outcome, queries, resolve, worktree_base
 from treelane.engine.agentstatus import resume_added, tag
 from treelane.engine.cache import ResultCache
 from treelane.engine.checkpoints import Checkpoints
@@ -182,15 +182,28 @@ class Engine:
             raise RequestFailed(f"no workflow {name!r} in {CONFIG_FILE} (workflows: {known})")
         return wf
 
-    def start(self, wf: Workflow, base: str | None = None, cache: bool = True) -> RunStarted:
-        """Start a run of ``wf`` at ``base`` (default: the workflow's); returns at once.
+    def start(
+        self,
+        wf: Workflow,
+        base: str | None = None,
+        *,
+        from_worktree: bool = False,
+        cache: bool = True,
+    ) -> RunStarted:
+        """Start a run of ``wf`` at ``base`` (default: the workflow's), or at a snapshot of
+        the main worktree's files (``from_worktree``); returns at once.
 
         ``cache=False`` (``treelane run --no-cache``) reads no cache entry in this run
         (and in its resumes); results are still stored.
         """
-        base_rev = base or wf.base
-        base_commit = git.resolve_commit(self.ws.root, base_rev)
         run_id = self._new_run_id()
+        if from_worktree:
+            base_rev = worktree_base.WORKTREE
+            base_commit = worktree_base.snapshot_commit(self.ws.root, run_id)
+        else:
+            base_rev = base or wf.base
+            base_commit = git.resolve_commit(self.ws.root, base_rev)
+            self._warn_uncommitted(run_id, base_commit)
         now = time.time()
         with self.store.write() as db:
             db.table("runs").insert(
@@ -227,6 +240,23 @@ class Engine:
         self.monitor.wake()
         self.scheduler.submit(rec)
         return started
+
+    def _warn_uncommitted(self, run_id: str, base_commit: str) -> None:
+        """A run from HEAD does not see uncommitted edits: say so, once, when there are some."""
+        if base_commit != git.head_commit(self.ws.root):
+            return
+        n = worktree_base.uncommitted(self.ws.root)
+        if n:
+            files = "1 file" if n == 1 else f"{n} files"
+            self.emit(
+                Notice(
+                    "warning",
+                    f"uncommitted changes in {files} are not part of this run "
+                    "(use --from-worktree)",
+                    run_id,
+                    "uncommitted",
+                )
+            )
 
     def _new_run_id(self) -> str:
         while True:
@@ -409,7 +439,10 @@ class Engine:
         if state == "failed":
             self.emit(
                 Notice(
-                    "warning", f"run {run.id} ({run.workflow.name}) failed: {end.reason}", run.id
+                    "warning",
+                    f"run {run.id} ({run.workflow.name}) failed: {end.reason}",
+                    run.id,
+                    "run-failed",
                 )
             )
 
