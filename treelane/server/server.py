@@ -26,7 +26,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path, to_fs_path
 
 from treelane import __version__
-from treelane.commands import COMMAND_NAMES, Command, command
+from treelane.commands import COMMAND_NAMES, READ_ONLY, Command, command
 from treelane.commands.context import Context
 from treelane.engine.events import (
     Event,
@@ -52,16 +52,8 @@ if TYPE_CHECKING:
     from treelane.engine.core import Engine
 
 REQUEST_FAILED = -32803  # LSP RequestFailed
-# What an untrusted workspace may still do (the client says so in initializationOptions).
-READ_ONLY = frozenset(
-    {
-        "treelane.status",
-        "treelane.worktrees",
-        "treelane.trace",
-        "treelane.report",
-        "treelane.output",
-    }
-)
+# What an untrusted workspace may still do (the client says so in initializationOptions):
+# the commands that only read (treelane.commands.READ_ONLY).
 log = logging.getLogger("treelane.server")
 
 
