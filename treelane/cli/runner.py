@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
+import types
 from argparse import Namespace
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +25,7 @@ def fail(message: str) -> None:
 def invoke(fn: Subcommand, args: Namespace) -> int:
     try:
         result = fn(args)
-        if inspect.iscoroutine(result):
+        if isinstance(result, types.CoroutineType):
             import asyncio
 
             result = asyncio.run(result)

@@ -39,8 +39,9 @@ _IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
     "treelane.pick": ("pick", "pick"),
 }
 
-# Commands that only read: the CLI runs them in its own process on a read-only context
-# (treelane.commands.readonly), without a server or an engine.
+# Commands that only read: an untrusted workspace may still run them, and the CLI answers
+# those it has a read-only path for in its own process (treelane.cli.local), without a
+# server or an engine.
 READ_ONLY: frozenset[str] = frozenset(
     {
         "treelane.status",
@@ -49,6 +50,8 @@ READ_ONLY: frozenset[str] = frozenset(
         "treelane.report",
         "treelane.trace",
         "treelane.checkpoints",
+        "treelane.workflows",
+        "treelane.diff",
     }
 )
 

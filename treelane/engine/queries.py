@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -20,7 +19,7 @@ from treelane.engine import agentqueries
 from treelane.errors import RequestFailed
 
 RECENT_RUNS = 20
-_HOST = socket.gethostname()
+_HOST = os.uname().nodename  # = socket.gethostname(), which the engine records
 
 
 class Reader(Protocol):

@@ -24,7 +24,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInva
 from pygls.protocol import LanguageServerProtocol
 
 from treelane import __version__
-from treelane.commands import COMMAND_NAMES, Command, command
+from treelane.commands import COMMAND_NAMES, READ_ONLY, Command, command
 from treelane.commands.context import Context
 from treelane.engine.events import (
     Event,
@@ -52,17 +52,8 @@ if TYPE_CHECKING:
     from treelane.engine.core import Engine
 
 REQUEST_FAILED = -32803  # LSP RequestFailed
-# What an untrusted workspace may still do (the client says so in initializationOptions).
-READ_ONLY = frozenset(
-    {
-        "treelane.status",
-        "treelane.worktrees",
-        "treelane.trace",
-        "treelane.report",
-        "treelane.output",
-        "treelane.workflows",
-    }
-)
+# What an untrusted workspace may still do (the client says so in initializationOptions):
+# the commands that only read (treelane.commands.READ_ONLY).
 log = logging.getLogger("treelane.server")
 
 
