@@ -116,6 +116,10 @@ def build_parser() -> Parser:
     p.add_argument("--into", metavar="BRANCH", help="target branch (default: the current one)")
     p.epilog = "exit code 1 when the merge has conflicts (they are listed)."
 
+    from treelane.cli import review_args
+
+    review_args.add(command)
+
     command("worktrees", "the main worktree and every managed one", c + "worktrees")
 
     p = command("cleanup", "remove idle worktrees (work is never lost)", c + "cleanup")

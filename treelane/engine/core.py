@@ -19,7 +19,7 @@ from typing import Any
 
 import psutil
 
-from treelane.engine import git, merge
+from treelane.engine import git, outcome, resolve
 from treelane.engine.cache import ResultCache
 from treelane.engine.checkpoints import Checkpoints
 from treelane.engine.events import (
@@ -281,6 +281,7 @@ class Engine:
             self._interrupt(run_id)
         if row["state"] == "succeeded":
             raise RequestFailed(f"run {run_id} already succeeded: nothing to resume")
+        resolve.collect(self, run_id)  # resolved conflicts become inputs (or the result)
         wf = self.parse_workflow(row["workflow"], json.loads(row["definition"]))
         tasks = {
             r["name"]: r for r in self.store.query("SELECT * FROM tasks WHERE run = ?", (run_id,))
@@ -305,8 +306,8 @@ class Engine:
             recs[t.name] = rec
         with self.store.write():
             self.store.execute(
-                "UPDATE runs SET state = 'running', finished = NULL, owner_pid = ?, "
-                "owner_host = ? WHERE id = ?",
+                "UPDATE runs SET state = 'running', finished = NULL, error = NULL, "
+                "conflicts = NULL, owner_pid = ?, owner_host = ? WHERE id = ?",
                 (os.getpid(), HOST, run_id),
             )
             for name in requeued:
@@ -367,32 +368,25 @@ class Engine:
     def _finish_run(self, run: RunRec, state: str) -> None:
         """Called by the scheduler when every task of ``run`` is final."""
         now = time.time()
-        result = None
-        if state == "succeeded":
-            sinks = [run.tasks[n].result for n in run.workflow.sinks()]
-            commits = list(dict.fromkeys(c for c in sinks if c))
-            result, conflicts = merge.merged_commit(
-                self.ws.root, commits, f"treelane: result of run {run.id}\n"
-            )
-            if result is None:
-                state = "failed"
-                paths = ", ".join(c.path for c in conflicts)
-                self.emit(Notice("warning", f"run {run.id}: results conflict in {paths}", run.id))
-            else:
-                git.update_ref(self.ws.root, f"{RESULT_REFS}/{run.id}", result)
+        end = outcome.finish(self, run, state)
+        state, result = end.state, end.result
+        if result is not None:
+            git.update_ref(self.ws.root, f"{RESULT_REFS}/{run.id}", result)
         self._release_shared(run)
+        found = [c.to_dict() for c in end.conflicts]
         self.store.execute(
-            "UPDATE runs SET state = ?, finished = ?, result_commit = ? WHERE id = ?",
-            (state, now, result, run.id),
+            "UPDATE runs SET state = ?, finished = ?, result_commit = ?, error = ?, "
+            "conflicts = ? WHERE id = ?",
+            (state, now, result, end.reason, json.dumps(found) if found else None, run.id),
         )
-        event = run_finished_event(run, state, now)
+        event = run_finished_event(run, state, now)._replace(
+            reason=end.reason, conflicts=found or None
+        )
         self.emit(event)
-        if state == "failed" and event.failed:
+        if state == "failed":
             self.emit(
                 Notice(
-                    "warning",
-                    f"run {run.id} ({run.workflow.name}) failed: " + ", ".join(event.failed),
-                    run.id,
+                    "warning", f"run {run.id} ({run.workflow.name}) failed: {end.reason}", run.id
                 )
             )
 
@@ -568,6 +562,8 @@ class Engine:
             "finished": iso(row["finished"]),
             "base": row["base_commit"],
             "result": row["result_commit"],
+            "reason": row["error"],
+            "conflicts": json.loads(row["conflicts"]) if row.get("conflicts") else [],
             "tasks": tasks,
         }
 
@@ -628,6 +624,8 @@ class Engine:
             "state": row["state"],
             "started": row["started"],
             "finished": row["finished"],
+            "reason": row["error"],
+            "conflicts": json.loads(row["conflicts"]) if row.get("conflicts") else [],
             "tasks": tasks,
             "samples": samples,
         }

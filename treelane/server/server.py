@@ -326,6 +326,8 @@ class TreelaneServer(ConfigDiagnostics):
                 "state": ev.state,
                 "duration_ms": ev.duration_ms,
                 "counts": ev.counts,
+                **({"reason": ev.reason} if ev.reason else {}),
+                **({"conflicts": ev.conflicts} if ev.conflicts else {}),
             },
         )
         token = self.run_tokens.pop(ev.run, None)
@@ -344,6 +346,7 @@ class TreelaneServer(ConfigDiagnostics):
             ev.level, types.MessageType.Info
         )
         self.window_show_message(types.ShowMessageParams(type=kind, message=ev.message))
+        self.protocol.notify("treelane/notice", ev.to_dict())
 
     # --- diagnostics ---------------------------------------------------------
 
