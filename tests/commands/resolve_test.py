@@ -180,9 +180,7 @@ echo "$TREELANE_TASK" > resolver-ran.txt
 
 
 @pytest.mark.parametrize("fan_in", [True, False])
-def test_a_resolver_command_resolves_without_a_person(
-    repo_with_source: Path, fan_in: bool
-) -> None:
+def test_a_resolver_command_resolves_without_a_person(repo_with_source: Path, fan_in: bool) -> None:
     script = repo_with_source / "resolver.sh"
     script.write_text(RESOLVER)
     script.chmod(0o755)

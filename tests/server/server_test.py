@@ -71,7 +71,10 @@ async def test_diamond_run_streams_state_progress_and_result(
     assert [t["state"] for t in r["tasks"]] == ["succeeded"] * 4
 
     preview = await execute(client, "treelane.merge", {"run": run, "preview": True})
-    assert preview == {"clean": True, "conflicts": [], "merged": False, "commit": None}
+    assert {k: preview[k] for k in ("clean", "conflicts", "merged", "commit", "already")} == {
+        "clean": True, "conflicts": [], "merged": False, "commit": None, "already": False
+    }  # fmt: skip
+    assert preview["summary"].startswith(f"{len(preview['files'])} files, +")
     merged = await execute(client, "treelane.merge", {"run": run})
     assert merged["merged"] is True
     head = subprocess.run(

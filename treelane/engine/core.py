@@ -19,7 +19,7 @@ from typing import Any
 
 import psutil
 
-from treelane.engine import git, outcome, resolve
+from treelane.engine import git, landing, outcome, resolve, worktree_base
 from treelane.engine.cache import ResultCache
 from treelane.engine.checkpoints import Checkpoints
 from treelane.engine.events import (
@@ -180,11 +180,19 @@ class Engine:
             raise RequestFailed(f"no workflow {name!r} in {CONFIG_FILE} (workflows: {known})")
         return wf
 
-    def start(self, wf: Workflow, base: str | None = None) -> RunStarted:
-        """Start a run of ``wf`` at ``base`` (default: the workflow's); returns at once."""
-        base_rev = base or wf.base
-        base_commit = git.resolve_commit(self.ws.root, base_rev)
+    def start(
+        self, wf: Workflow, base: str | None = None, *, from_worktree: bool = False
+    ) -> RunStarted:
+        """Start a run of ``wf`` at ``base`` (default: the workflow's), or at a snapshot of
+        the main worktree's files (``from_worktree``); returns at once."""
         run_id = self._new_run_id()
+        if from_worktree:
+            base_rev = worktree_base.WORKTREE
+            base_commit = worktree_base.snapshot_commit(self.ws.root, run_id)
+        else:
+            base_rev = base or wf.base
+            base_commit = git.resolve_commit(self.ws.root, base_rev)
+            self._warn_uncommitted(run_id, base_commit)
         now = time.time()
         with self.store.write() as db:
             db.table("runs").insert(
@@ -211,6 +219,23 @@ class Engine:
         self.monitor.wake()
         self.scheduler.submit(rec)
         return started
+
+    def _warn_uncommitted(self, run_id: str, base_commit: str) -> None:
+        """A run from HEAD does not see uncommitted edits: say so, once, when there are some."""
+        if base_commit != git.head_commit(self.ws.root):
+            return
+        n = worktree_base.uncommitted(self.ws.root)
+        if n:
+            files = "1 file" if n == 1 else f"{n} files"
+            self.emit(
+                Notice(
+                    "warning",
+                    f"uncommitted changes in {files} are not part of this run "
+                    "(use --from-worktree)",
+                    run_id,
+                    "uncommitted",
+                )
+            )
 
     def _new_run_id(self) -> str:
         while True:
@@ -340,6 +365,10 @@ class Engine:
                 self._interrupt(row["id"])
                 stale.append(row["id"])
         self.pool.reclaim_dead()
+        try:
+            landing.recover(self)  # a merge into a worktree that a dead process left half-done
+        except (RequestFailed, OSError) as exc:
+            self.emit(Notice("error", f"could not finish an interrupted merge: {exc}"))
         return stale
 
     def _interrupt(self, run_id: str) -> None:
@@ -386,7 +415,10 @@ class Engine:
         if state == "failed":
             self.emit(
                 Notice(
-                    "warning", f"run {run.id} ({run.workflow.name}) failed: {end.reason}", run.id
+                    "warning",
+                    f"run {run.id} ({run.workflow.name}) failed: {end.reason}",
+                    run.id,
+                    "run-failed",
                 )
             )
 

@@ -85,6 +85,7 @@ class Notice(NamedTuple):
     level: str  # info | warning | error
     message: str
     run: str | None = None
+    code: str | None = None  # what it is about, for clients: "uncommitted", "run-failed", ...
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()

@@ -1165,8 +1165,9 @@ def _reason(data: Mapping[str, Any]) -> str:
     if not isinstance(reason, str) or not reason:
         return ""
     items = "".join(
-        f"<li><span class=\"mono\">{_e(str(c.get('path', '')))}</span> "
-        f"({_e(str(c.get('kind', '')))}): {_e(' and '.join(str(t) for t in c.get('tasks', [])))}</li>"
+        f'<li><span class="mono">{_e(str(c.get("path", "")))}</span> '
+        f"({_e(str(c.get('kind', '')))}): "
+        f"{_e(' and '.join(str(t) for t in c.get('tasks', [])))}</li>"
         for c in data.get("conflicts") or []
         if isinstance(c, Mapping)
     )

@@ -345,8 +345,9 @@ class TreelaneServer(ConfigDiagnostics):
         kind = {"error": types.MessageType.Error, "warning": types.MessageType.Warning}.get(
             ev.level, types.MessageType.Info
         )
-        self.window_show_message(types.ShowMessageParams(type=kind, message=ev.message))
+        # treelane/notice first: a client that shows it can skip the showMessage that follows.
         self.protocol.notify("treelane/notice", ev.to_dict())
+        self.window_show_message(types.ShowMessageParams(type=kind, message=ev.message))
 
     # --- diagnostics ---------------------------------------------------------
 

@@ -155,8 +155,9 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             # (``rolled back``): a crash in between is finished or undone by the next process.
             # ``before``/``after`` are the branch tips; for a branch checked out in a worktree
             # ``worktree`` is its path and ``files_before`` the snapshot tree of its files
-            # (uncommitted edits included); ``git_pid``/``git_started`` name the git process
-            # that may hold that worktree's index.lock.
+            # (uncommitted edits included), ``files_after``/``index_*`` what they become;
+            # ``git_pid``/``git_started`` name the last git process started for it (which may
+            # have left the worktree's index.lock or the branch's ref lock).
             """CREATE TABLE merges (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
                 run TEXT NOT NULL,
@@ -170,6 +171,7 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 files_before TEXT,
                 index_before TEXT,
                 files_after TEXT,
+                index_after TEXT,
                 state TEXT NOT NULL,
                 owner_pid INTEGER,
                 git_pid INTEGER,
