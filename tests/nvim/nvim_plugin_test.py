@@ -28,8 +28,18 @@ TIMEOUT = 120
 SLOW = "for i in $(seq 1 60); do echo tick $i; sleep 0.25; done"
 
 
+# Two final tasks that rewrite the same file: the run fails with a conflict to resolve.
+CLASH = """
+[workflows.clash.tasks.one]
+run = "echo one > README.md"
+
+[workflows.clash.tasks.two]
+run = "echo two > README.md"
+"""
+
+
 def make_repo(root: Path) -> Path:
-    return repokit.make_repo(root, workflows(slow=SLOW))
+    return repokit.make_repo(root, workflows(slow=SLOW) + CLASH)
 
 
 def system_nvim() -> str:
@@ -139,6 +149,12 @@ def test_plugin_drives_a_workflow_end_to_end(tmp_path: Path, which: str) -> None
         "start without a workflow offers a picker",
         "failure diagnostic moves with edits",
         "quick fix applied through vim.lsp.buf.code_action",
+        "diff lists the changed file",
+        "diff split shows base and result",
+        "show opens the patch",
+        "resolve lists the conflicted file",
+        "resolved run succeeds on resume",
         *(["client:exec_cmd with an empty table"] if which == "pypi" else []),
+        *(["0.11 says the user's execute_command is deprecated"] if which == "pypi" else []),
     ):
         assert any(p.startswith(f"{name} (") for p in report["passed"]), (name, report["passed"])

@@ -34,6 +34,7 @@ local function check(name, cond, detail)
 end
 
 local unexpected_from = 1 -- errors notified from this note on fail the test
+local users_deprecated_call = false -- the test itself calls vim.lsp.buf.execute_command (0.11)
 
 local function fail_on_error_notes()
   for i = unexpected_from, #notes do
@@ -44,6 +45,13 @@ local function fail_on_error_notes()
   for _, n in ipairs(notes) do -- newer Neovims warn about deprecated APIs
     if n.msg:lower():find("deprecat", 1, true) then
       error("deprecation warning: " .. n.msg, 3)
+    end
+  end
+  -- 0.11's vim.deprecate echoes into the message history instead of vim.notify.
+  for _, line in ipairs(vim.split(vim.fn.execute("messages"), "\n", { plain = true })) do
+    local users = users_deprecated_call and line:find("^execute_command is deprecated") ~= nil
+    if line:lower():find("deprecat", 1, true) and not users then
+      error("deprecation warning in :messages: " .. line, 3)
     end
   end
 end
@@ -163,6 +171,7 @@ local function run_detail(run)
 end
 
 local function home()
+  vim.cmd("silent! diffoff!")
   vim.cmd("silent! cclose")
   vim.cmd("silent! only")
   vim.cmd("silent edit " .. vim.fn.fnameescape(repo .. "/README.md"))
@@ -210,6 +219,7 @@ local function main()
       return default_handler(err, result, ctx, config)
     end
   end
+  users_deprecated_call = vim.fn.has("nvim-0.11") == 1
   vim.lsp.buf.execute_command({ command = "treelane.status", arguments = { {} } })
   wait_for("the answer to vim.lsp.buf.execute_command", function()
     return #answers > 0
@@ -220,11 +230,9 @@ local function main()
   if vim.fn.has("nvim-0.11") == 1 then
     -- 0.11 deprecates vim.lsp.buf.execute_command (the user's call, not the plugin's) in
     -- favour of client:exec_cmd: drop its warning, then use the new API the same way.
-    for i = #notes, 1, -1 do
-      if notes[i].msg:find("execute_command", 1, true) and notes[i].msg:lower():find("deprecat", 1, true) then
-        table.remove(notes, i)
-      end
-    end
+    local messages = vim.fn.execute("messages")
+    check("0.11 says the user's execute_command is deprecated",
+      messages:find("execute_command is deprecated", 1, true) ~= nil, messages)
     local got
     local c = vim.lsp.get_client_by_id(client_id)
     c:exec_cmd({ title = "status", command = "treelane.status", arguments = { {} } }, { bufnr = readme },
@@ -246,7 +254,8 @@ local function main()
   check("subcommand prefix completes", vim.deep_equal(st, { "start", "status" }), vim.inspect(st))
   local wfs = vim.fn.getcompletion("Treelane start ", "cmdline")
   table.sort(wfs)
-  check("workflow names complete", vim.deep_equal(wfs, { "broken", "conflict", "diamond", "slow" }), vim.inspect(wfs))
+  check("workflow names complete", vim.deep_equal(wfs, { "broken", "clash", "conflict", "diamond", "slow" }),
+    vim.inspect(wfs))
   local d = vim.fn.getcompletion("Treelane start dia", "cmdline")
   check("workflow prefix completes", vim.deep_equal(d, { "diamond" }), vim.inspect(d))
 
@@ -273,7 +282,7 @@ local function main()
   vim.cmd("Treelane start")
   local diamond = wait_note("started diamond as run (r%x+)", from)
   vim.ui.select = ui_select
-  check("start without a workflow offers a picker", offered ~= nil and #offered == 4
+  check("start without a workflow offers a picker", offered ~= nil and #offered == 5
     and shown[1] == "diamond (4 tasks)", vim.inspect(shown))
 
   -- The diamond workflow runs to completion; states and progress arrive.
@@ -378,6 +387,42 @@ local function main()
   -- A conflicting merge preview fills the quickfix list.
   local conflict = start("conflict")
   check("conflict run succeeded", finished(conflict) == "succeeded", run_detail(conflict))
+
+  -- :Treelane diff: the run's changed files in the quickfix list; going to one opens its
+  -- base and its result side by side in diff mode.
+  vim.fn.setqflist({}, "r")
+  vim.cmd("Treelane diff " .. conflict)
+  local dq
+  wait_for("the diff quickfix list", function()
+    dq = vim.fn.getqflist()
+    return #dq > 0
+  end)
+  check("diff lists the changed file", #dq == 1 and dq[1].text == "modified +1 −1"
+    and vim.fn.getqflist({ title = 0 }).title:find("treelane diff " .. conflict, 1, true) ~= nil, vim.inspect(dq))
+  vim.cmd("cfirst")
+  local result_buf = vim.api.nvim_get_current_buf()
+  wait_for("the diff split", function()
+    local n = 0
+    for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+      n = n + (vim.wo[w].diff and 1 or 0)
+    end
+    return n == 2
+  end)
+  local base_buf = vim.fn.bufnr("treelane://base/" .. conflict .. "/-/README.md")
+  check("diff split shows base and result",
+    vim.deep_equal(vim.api.nvim_buf_get_lines(result_buf, 0, -1, false), { "left" })
+      and base_buf ~= -1 and vim.deep_equal(vim.api.nvim_buf_get_lines(base_buf, 0, -1, false), { "hello" }),
+    vim.inspect({ vim.api.nvim_buf_get_name(result_buf), vim.api.nvim_buf_get_lines(result_buf, 0, -1, false) }))
+
+  -- :Treelane show: the patch in a scratch buffer.
+  vim.cmd("Treelane show " .. conflict)
+  wait_for("the patch buffer", function()
+    return find_line(buffer_lines("treelane://patch/" .. conflict), "^%+left$") ~= nil
+  end)
+  local patch = buffer_lines("treelane://patch/" .. conflict)
+  check("show opens the patch", find_line(patch, "^diff %-%-git a/README.md b/README.md$") ~= nil
+    and vim.bo[vim.fn.bufnr("treelane://patch/" .. conflict)].filetype == "diff", table.concat(patch, "\n"))
+  home()
   write_file(repo .. "/README.md", "right\n")
   git("commit", "-qam", "right")
   vim.fn.setqflist({}, "r")
@@ -444,6 +489,29 @@ local function main()
     return find_line(lines, "^" .. broken .. "%s+broken%s+failed") ~= nil
   end)
   check("status shows the failed task", find_line(lines, "^  fails%s+failed%s") ~= nil, table.concat(lines, "\n"))
+
+  -- Final tasks that conflict: :Treelane resolve lists the conflicted files (in the
+  -- resolution worktree, at their first marker); once resolved, resume lands it.
+  local clash = start("clash")
+  check("clash run failed", finished(clash) == "failed", run_detail(clash))
+  vim.fn.setqflist({}, "r")
+  vim.cmd("Treelane resolve")
+  local rq
+  wait_for("the resolve quickfix list", function()
+    rq = vim.fn.getqflist()
+    return #rq > 0
+  end)
+  local conflicted = vim.fn.fnamemodify(vim.fn.bufname(rq[1].bufnr), ":p")
+  check("resolve lists the conflicted file", #rq == 1 and conflicted:match("/README%.md$") ~= nil
+    and conflicted ~= repo .. "/README.md" and rq[1].lnum == 1
+    and rq[1].text == "content conflict between one and two"
+    and read_file(conflicted):find("<<<<<<< ", 1, true) ~= nil, vim.inspect(rq) .. " " .. conflicted)
+  write_file(conflicted, "one and two\n")
+  from = #notes + 1
+  vim.cmd("Treelane resume " .. clash)
+  wait_note("resumed run " .. clash, from)
+  check("resolved run succeeds on resume", finished(clash, 2) == "succeeded", run_detail(clash) .. dump_notes())
+  home()
 
   -- Editing treelane.toml: the failure diagnostic follows its table, and a misspelt key
   -- gets a quick fix through vim.lsp.buf.code_action().

@@ -344,3 +344,40 @@ def test_watched_file_changes_reload_diagnostics_without_warnings(
     log = stderr.read().decode()
     assert "Ignoring notification" not in log, log
     assert "didChangeWatchedFiles" not in log, log
+
+
+def test_workflows_is_read_only_so_untrusted_workspaces_may_list_them(workspace: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "treelane", "serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+
+    def ask(n: int, method: str, params: Any) -> dict[str, Any]:
+        assert proc.stdin is not None
+        msg = {"jsonrpc": "2.0", "id": n, "method": method, "params": params}
+        proc.stdin.write(_frame(msg))
+        proc.stdin.flush()
+        while True:
+            answer = _read(proc.stdout)
+            if answer.get("id") == n and "method" not in answer:
+                return answer
+
+    try:
+        init = {
+            "processId": None,
+            "rootUri": workspace.as_uri(),
+            "capabilities": {},
+            "initializationOptions": {"trusted": False},
+        }
+        assert "result" in ask(1, "initialize", init)
+        listed = ask(2, "workspace/executeCommand", {"command": "treelane.workflows"})
+        assert [w["name"] for w in listed["result"]["workflows"]][:2] == ["diamond", "slow"]
+        start = {"command": "treelane.start", "arguments": [{"workflow": "diamond"}]}
+        refused = ask(3, "workspace/executeCommand", start)
+        assert "untrusted" in refused["error"]["message"]
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)

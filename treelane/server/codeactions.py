@@ -96,18 +96,26 @@ def _fixes_for(doc: _Doc, problem: Problem) -> list[Fix]:
 
 def _rename_key(doc: _Doc, problem: Problem) -> Fix | None:
     key, new = problem.subject, problem.suggestion
-    start = doc.offset(problem.range, True)
-    end = doc.offset(problem.range, False)
     bare = re.escape(key)
     tokens = [bare, f'"{bare}"', f"'{bare}'"]
     edge = r"A-Za-z0-9_\-\"'"
     pattern = re.compile(rf"(?<![{edge}])(?:" + "|".join(tokens) + rf")(?![{edge}])")
-    hits = list(pattern.finditer(doc.text, start, end))
-    if len(hits) != 1:
-        return None
-    edit = doc.edit(hits[0].start(), hits[0].end(), _key(new))
+    spans = [(doc.offset(problem.range, True), doc.offset(problem.range, False))]
+    if _HEADER.match(doc.line(problem.range.start_line)):  # every header under the key
+        spans = [
+            (doc.starts[s.first], doc.line_start(s.first + 1))
+            for s in doc.sections()
+            if s.path[: len(problem.path)] == problem.path
+        ]
+    edits: list[Edit] = []
+    for start, end in spans:
+        hits = list(pattern.finditer(doc.text, start, end))
+        if len(hits) != 1:
+            return None
+        edits.append(doc.edit(hits[0].start(), hits[0].end(), _key(new)))
     expected = _renamed(doc.data, problem.path, new)
-    return _checked(doc, f"Did you mean '{new}'?", problem, (edit,), expected, preferred=True)
+    title = f"Did you mean '{new}'?"
+    return _checked(doc, title, problem, tuple(edits), expected, preferred=True)
 
 
 def _remove_key(doc: _Doc, problem: Problem) -> Fix | None:
@@ -183,9 +191,19 @@ def _checked(
         after = tomllib.loads(apply(doc.text, edits))
     except (tomllib.TOMLDecodeError, RecursionError):
         return None
-    if expected is None or after != expected:
+    if expected is None or _pruned(after) != _pruned(expected):
         return None
     return Fix(title, problem, edits, preferred)
+
+
+def _pruned(data: Any) -> Any:
+    """``data`` without empty tables (a table left empty by a removal may vanish with it)."""
+    if isinstance(data, dict):
+        kept = {key: _pruned(value) for key, value in data.items()}
+        return {key: value for key, value in kept.items() if value != {}}
+    if isinstance(data, list):
+        return [_pruned(value) for value in data]
+    return data
 
 
 # --------------------------------------------------------------------------- data paths

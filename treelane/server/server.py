@@ -347,7 +347,10 @@ class TreelaneServer(ConfigDiagnostics):
         if engine is None:
             return
         path = engine.ws.root / CONFIG_FILE
-        if path.exists():
+        doc = self.workspace.text_documents.get(file_uri(path))
+        if doc is not None:  # open in the editor: its text, saved or not
+            self.check_document(doc.uri, doc.source)
+        elif path.exists():
             self.check_document(file_uri(path), path.read_text(encoding="utf-8", errors="replace"))
 
     # --- plumbing --------------------------------------------------------------

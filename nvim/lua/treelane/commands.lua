@@ -1,8 +1,10 @@
 -- The :Treelane command: subcommands, their defaults, completion and views.
 
 local client = require("treelane.client")
+local review = require("treelane.review")
 local status = require("treelane.status")
 local util = require("treelane.util")
+local workflows = require("treelane.workflows")
 
 local M = {}
 
@@ -128,21 +130,6 @@ end
 
 local sub = {}
 
---- One line of the workflow picker: "name — description (3 tasks, 1 problem)".
-local function workflow_item(w)
-  local about = {}
-  about[#about + 1] = #(w.tasks or {}) == 1 and "1 task" or (#(w.tasks or {}) .. " tasks")
-  local problems = #(w.problems or {})
-  if problems > 0 then
-    about[#about + 1] = problems == 1 and "1 problem" or (problems .. " problems")
-  end
-  local description = util.value(w.description) or ""
-  return string.format("%s%s (%s)", w.name, description ~= "" and (" — " .. description) or "",
-    table.concat(about, ", "))
-end
-
-M.workflow_item = workflow_item
-
 local function start(ctx, workflow, base)
   exec(ctx.cid, "treelane.start", { workflow = workflow, base = base }, function(result)
     status.started(ctx.cid, result)
@@ -160,23 +147,11 @@ end
 function sub.start(ctx)
   if ctx.args[1] then
     start(ctx, ctx.args[1], ctx.args[2])
-    return
+  else
+    workflows.pick(ctx.cid, exec, function(name)
+      start(ctx, name)
+    end)
   end
-  exec(ctx.cid, "treelane.workflows", {}, function(result)
-    local items = result.workflows or {}
-    if #items == 0 then
-      local problems = result.problems or {}
-      util.error(#problems > 0 and ("treelane.toml: " .. problems[1].message)
-        or "no workflows: define one in treelane.toml ([workflows.NAME.tasks.TASK] run = \"...\")")
-      return
-    end
-    vim.ui.select(items, { prompt = "Start workflow", format_item = workflow_item, kind = "treelane.workflow" },
-      function(choice)
-        if choice then
-          start(ctx, choice.name)
-        end
-      end)
-  end)
 end
 
 function sub.status(ctx)
@@ -428,6 +403,8 @@ function M.on_output(cid, p)
   end, 200)
 end
 
+review.register(sub, { exec = exec, run_or_default = run_or_default })
+
 -- Dispatch and completion ------------------------------------------------------------------
 
 M.subcommands = {
@@ -441,6 +418,9 @@ M.subcommands = {
   "merge",
   "worktrees",
   "log",
+  "diff",
+  "show",
+  "resolve",
 }
 
 --- The :Treelane command (`opts` as given to an nvim_create_user_command callback).
@@ -492,16 +472,6 @@ local function task_names(cid, run_id)
   return names
 end
 
---- Workflow names, as the server's parser reads treelane.toml.
-local function workflow_names(cid)
-  local err, result = client.execute_sync(cid, "treelane.workflows", {}, 3000)
-  local names = {}
-  for _, w in ipairs(err == nil and result and result.workflows or {}) do
-    names[#names + 1] = w.name
-  end
-  return names
-end
-
 -- `{run} {task}` arguments (cancel, log).
 local function run_then_task(i, words, cid)
   if i == 1 then
@@ -514,7 +484,7 @@ end
 
 local completers = {
   start = function(i, _, cid)
-    return i == 1 and workflow_names(cid) or {}
+    return i == 1 and workflows.names(cid) or {}
   end,
   cancel = run_then_task,
   resume = function(i, _, cid)
@@ -528,6 +498,9 @@ local completers = {
     return items
   end,
   log = run_then_task,
+  diff = run_then_task,
+  show = run_then_task,
+  resolve = run_then_task,
 }
 
 --- Completion for :Treelane (a `complete` function of nvim_create_user_command).

@@ -124,11 +124,12 @@ function M.setup(opts)
   end
   client.config = M.config
   commands.config = M.config
+  require("treelane.review").config = M.config
 
   vim.api.nvim_create_user_command("Treelane", commands.run, {
     nargs = "*",
     complete = commands.complete,
-    desc = "treelane: start, status, cancel, resume, checkpoint, undo, redo, merge, worktrees, log",
+    desc = "treelane: start, status, cancel, resume, checkpoint, undo, redo, merge, worktrees, log, diff, show, resolve",
   })
 
   augroup = vim.api.nvim_create_augroup("treelane", { clear = true })
