@@ -39,3 +39,28 @@ async def pick(args: Namespace) -> int:
             return outcome(final, interrupts)
         finally:
             view.close()
+
+
+async def checkpoints(args: Namespace) -> int:
+    """The checkpoints taken while a run's tasks ran (checkpoint_every), oldest first."""
+    async with open_session(args.directory) as s:
+        run = (await s.execute("treelane.status", {"run": args.run}))["runs"][0]
+    rows = [
+        {"task": t["name"], **cp} for t in run["tasks"] for cp in t.get("checkpoints", [])
+    ]
+    rows.sort(key=lambda r: r["created"])
+    if args.json:
+        render.print_json({"run": args.run, "checkpoints": rows})
+        return 0
+    p = render.Printer()
+    if not rows:
+        p.line(f"run {args.run}: no checkpoints (set checkpoint_every on a task)")
+        return 0
+    start = rows[0]["created"]
+    for r in rows:
+        p.line(
+            f"{r['task']}  checkpoint {r['id']} of {r['worktree']}  {render.short(r['commit'])}"
+            f"  +{r['created'] - start:.0f} s"
+        )
+    p.line(f"restore one with: treelane undo {rows[-1]['worktree']} (repeat to go further back)")
+    return 0

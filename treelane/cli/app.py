@@ -140,6 +140,13 @@ def build_parser() -> Parser:
         "finished, they are re-run from it (follow with treelane status RUN)."
     )
 
+    p = command(
+        "checkpoints",
+        "the checkpoints taken while a run's tasks ran (checkpoint_every)",
+        "treelane.cli.agents:checkpoints",
+    )
+    p.add_argument("run", metavar="RUN")
+
     p = command("log", "the output of a task (its last attempt)", c + "log")
     p.add_argument("run", metavar="RUN")
     p.add_argument("task", metavar="TASK")
