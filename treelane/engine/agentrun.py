@@ -82,10 +82,13 @@ def spawn_env(engine: Engine, run: RunRec, t: TaskRec, env: dict[str, str]) -> P
 
 
 def spawn_text(t: TaskRec, path: Path) -> str | None:
+    """What the attempt wrote at $TREELANE_SPAWN (the file is removed once read)."""
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return None
+    path.unlink(missing_ok=True)
+    return text
 
 
 def spawned(engine: Engine, run: RunRec, t: TaskRec, text: str | None, source: str) -> bool:

@@ -16,7 +16,9 @@ from treelane.engine import spawn
 from treelane.engine.candidates import CANDIDATE_REFS
 from treelane.engine.events import OK_STATES, TaskState
 from treelane.engine.scheduler import RunRec, TaskRec
+from treelane.engine.workflow import ConfigError
 from treelane.engine.workflow.expand import ref_part
+from treelane.errors import RequestFailed
 
 if TYPE_CHECKING:
     from treelane.engine.core import Engine
@@ -75,7 +77,7 @@ def task_extras(engine: Engine, run_id: str) -> Callable[[dict[str, Any], float]
                     "score": m["score"],
                     "result": m["result_commit"],
                     "ref": f"{CANDIDATE_REFS}/{run_id}/{ref_part(t['name'])}/{i}"
-                    if m["state"] in OK_STATES
+                    if m["state"] in OK_STATES and t["picked"]
                     else None,
                 }
                 for i, m in enumerate(members.get(t["name"], []), 1)
@@ -131,7 +133,13 @@ def resume_added(engine: Engine, run_id: str, recs: dict[str, TaskRec]) -> list[
         if rec is not None and r["score"] is not None:
             rec.score = r["score"]
         if rec is not None and r["spec"] and r["state"] in OK_STATES:
-            spawn.rebuild(engine, recs, r["name"], r["spec"])
+            try:
+                spawn.rebuild(engine, recs, r["name"], r["spec"])
+            except (ConfigError, spawn.SpawnError) as err:
+                raise RequestFailed(
+                    f"run {run_id} cannot be resumed: the tasks {r['name']} added are no "
+                    f"longer valid with this treelane.toml: {err}"
+                ) from err
     requeued = []
     for name, rec in recs.items():
         kid = by_name.get(name)
