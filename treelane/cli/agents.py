@@ -45,9 +45,7 @@ async def checkpoints(args: Namespace) -> int:
     """The checkpoints taken while a run's tasks ran (checkpoint_every), oldest first."""
     async with open_session(args.directory) as s:
         run = (await s.execute("treelane.status", {"run": args.run}))["runs"][0]
-    rows = [
-        {"task": t["name"], **cp} for t in run["tasks"] for cp in t.get("checkpoints", [])
-    ]
+    rows = [{"task": t["name"], **cp} for t in run["tasks"] for cp in t.get("checkpoints", [])]
     rows.sort(key=lambda r: r["created"])
     if args.json:
         render.print_json({"run": args.run, "checkpoints": rows})
