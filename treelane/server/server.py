@@ -296,7 +296,8 @@ class TreelaneServer(LanguageServer):
         diags: dict[str, list[types.Diagnostic]] = {}
         toml = engine.ws.root / CONFIG_FILE
         text = toml.read_text(encoding="utf-8", errors="replace") if toml.exists() else ""
-        r = task_table_range(text, wf, ev.task)
+        # An expansion or a spawned task: the table of the task it comes from.
+        r = task_table_range(text, wf, ev.group or ev.parent or ev.task)
         tail = list(self.tails.pop(key, []))[-10:]
         diags[_uri(toml)] = [
             types.Diagnostic(
