@@ -32,6 +32,17 @@ def tag(run: RunRec | None, event: TaskState) -> TaskState:
     return event._replace(group=t.spec.group or None, parent=t.spec.parent or None)
 
 
+def tags_of(run: RunRec) -> dict[str, dict[str, str]]:
+    """The group and parent of every task of ``run`` that has one (for RunStarted)."""
+    out: dict[str, dict[str, str]] = {}
+    for name, t in run.tasks.items():
+        tags = {"group": t.spec.group, "parent": t.spec.parent}
+        tags = {k: v for k, v in tags.items() if v}
+        if tags:
+            out[name] = tags
+    return out
+
+
 def task_extras(engine: Engine, run_id: str) -> Callable[[dict[str, Any], float], dict[str, Any]]:
     """A function giving the extra status fields of one task row of ``run_id``."""
     cps: dict[str, list[dict[str, Any]]] = {}

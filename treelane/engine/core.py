@@ -20,7 +20,7 @@ from typing import Any
 import psutil
 
 from treelane.engine import git, merge
-from treelane.engine.agentstatus import report_tasks, resume_added, tag, task_extras
+from treelane.engine.agentstatus import report_tasks, resume_added, tag, tags_of, task_extras
 from treelane.engine.cache import ResultCache
 from treelane.engine.checkpoints import Checkpoints
 from treelane.engine.events import (
@@ -216,7 +216,7 @@ class Engine:
                 for i, t in enumerate(wf.tasks)
             )
         rec = RunRec(run_id, wf, base_commit, now, {t.name: TaskRec(t) for t in wf.tasks})
-        started = RunStarted(run_id, wf.name, wf.names())
+        started = RunStarted(run_id, wf.name, wf.names(), tags=tags_of(rec))
         self.emit(started)
         self.monitor.wake()
         self.scheduler.submit(rec)
@@ -327,7 +327,7 @@ class Engine:
                 )
         run_rec = RunRec(run_id, wf, row["base_commit"], row["started"], recs)
         kept = {n: t.state for n, t in recs.items() if n not in requeued}
-        self.emit(RunStarted(run_id, wf.name, list(recs), kept))
+        self.emit(RunStarted(run_id, wf.name, list(recs), kept, tags_of(run_rec)))
         self.monitor.wake()
         self.scheduler.submit(run_rec)
         return requeued

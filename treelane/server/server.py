@@ -197,6 +197,7 @@ class TreelaneServer(LanguageServer):
                     "worktree": None,
                     "exit_code": None,
                     "duration_ms": None,
+                    **(ev.tags or {}).get(task, {}),
                 },
             )
         self._publish_config_file()
