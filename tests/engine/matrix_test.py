@@ -106,3 +106,24 @@ def test_bad_matrices_are_reported_with_their_positions() -> None:
     assert any("invalid matrix key 'bad key'" in m for m in messages)
     assert any("matrix.shard: expected at least one value" in m for m in messages)
     assert any("matrix values may hold only" in m for m in messages)
+
+
+def test_agent_keys_that_only_work_together_are_reported() -> None:
+    cases = {
+        "candidates = 3\n": "has candidates but no pick",
+        'pick = "true"\n': "has pick but nothing to pick from",
+        'candidates = 2\npick = "true"\nmatrix = { m = ["a"] }\n': "both candidates and matrix",
+        "candidates = 2\npick_first = true\n": "pick_first needs pick",
+    }
+    for body, message in cases.items():
+        text = f'[workflows.w.tasks.t]\nrun = "x"\n{body}'
+        try:
+            parse_config(text)
+        except ConfigError as err:
+            assert any(message in p.message for p in err.problems), (body, err)
+        else:
+            raise AssertionError(f"no error for {body!r}")
+    warned = parse_config('[workflows.w.tasks.t]\nrun = "x"\nretry_on = ["429"]\n')
+    assert [p.message for p in warned.problems] == [
+        "workflows.w.tasks.t.retry_on: has no effect when retries = 0"
+    ]

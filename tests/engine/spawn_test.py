@@ -106,6 +106,9 @@ def test_spawned_tasks_join_the_run_and_dependents_start_from_their_merge(
     report = engine.report_data(run_id)
     by_name = {t["name"]: t for t in report["tasks"]}
     assert by_name["plan.generation"]["parent"] == "plan"
+    # A valid spawn file is stored with its task and removed.
+    assert task_row(engine, run_id, "plan")["spec"] == PLAN
+    assert not list((engine.ws.state_dir / "spawn" / run_id).iterdir())
 
 
 def test_a_spawner_whose_children_conflict_fails_the_dependent_naming_the_path(
@@ -146,6 +149,9 @@ def test_an_invalid_spawn_file_fails_the_spawner_naming_file_line_and_column(eng
     error = task_row(engine, run_id, "plan")["error"]
     assert error.startswith("invalid spawned tasks: ")
     assert "plan.1:3:10: task 'a' needs unknown task 'nope'" in error
+    # The file the message names is still there to look at.
+    named = Path(error.removeprefix("invalid spawned tasks: ").split(":")[0])
+    assert named.name == "plan.1" and "nope" in named.read_text()
     assert ":7:1: unknown key 'settings' in task 'b'" in error
 
 

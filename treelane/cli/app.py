@@ -153,7 +153,8 @@ def build_parser() -> Parser:
     p = command(
         "checkpoints", "a worktree's checkpoints (id, time, message, files)", ro + "checkpoints"
     )
-    arg(p, "worktree", "WORKTREE", WORKTREE_HELP, "worktrees", nargs="?")
+    arg(p, "worktree", "WORKTREE", WORKTREE_HELP + "; or a run id: the checkpoints taken while "
+        "its tasks ran (checkpoint_every)", "worktrees", nargs="?")  # fmt: skip
 
     from treelane.cli import review_args
 

@@ -79,6 +79,9 @@ class RunModel:
             self.system = p.get("system") or {}
             return None
         row = self.tasks.get(p.get("task", ""))
+        if row is None and method == "treelane/taskState" and p.get("run") == self.run:
+            # A task added at run time (spawned) appears with its first notification.
+            row = self.tasks[p["task"]] = TaskRow(p["task"], p["state"])
         if row is None:
             return None
         if method == "treelane/output":

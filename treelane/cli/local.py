@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import sys
 from argparse import Namespace
@@ -22,6 +23,8 @@ from treelane.cli.errors import FAILED, USAGE, CliError
 from treelane.commands import command
 from treelane.commands.readonly import ReadContext, SchemaMismatch, discover
 from treelane.errors import RequestFailed
+
+RUN_ID = re.compile(r"r[0-9a-f]{6}")  # what Engine._new_run_id makes
 
 
 def _cwd(args: Namespace) -> Path:
@@ -96,9 +99,33 @@ def worktrees(args: Namespace) -> int:
 
 
 def checkpoints(args: Namespace) -> int:
+    """A worktree's checkpoints; for a run id, those taken while its tasks ran."""
+    if args.worktree is not None and RUN_ID.fullmatch(args.worktree):
+        return _run_checkpoints(args, args.worktree)
     result = execute(args, "treelane.checkpoints", {"worktree": _worktree(args)})
     if not show(args, result):
         render.checkpoints(render.Printer(), result)
+    return 0
+
+
+def _run_checkpoints(args: Namespace, run_id: str) -> int:
+    """The checkpoints taken while a run's tasks ran (``checkpoint_every``), oldest first."""
+    run = execute(args, "treelane.status", {"run": run_id})["runs"][0]
+    rows = [{"task": t["name"], **cp} for t in run["tasks"] for cp in t.get("checkpoints", [])]
+    rows.sort(key=lambda r: r["created"])
+    if show(args, {"run": run_id, "checkpoints": rows}):
+        return 0
+    p = render.Printer()
+    if not rows:
+        p.line(f"run {run_id}: no checkpoints (set checkpoint_every on a task)")
+        return 0
+    start = rows[0]["created"]
+    for r in rows:
+        p.line(
+            f"{r['task']}  checkpoint {r['id']} of {r['worktree']}  {render.short(r['commit'])}"
+            f"  +{r['created'] - start:.0f} s"
+        )
+    p.line(f"restore one with: treelane undo {rows[-1]['worktree']} (repeat to go further back)")
     return 0
 
 

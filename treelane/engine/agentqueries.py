@@ -68,7 +68,7 @@ def task_extras(db: Reader, run_id: str) -> Callable[[dict[str, Any], float], di
                     "score": m["score"],
                     "result": m["result_commit"],
                     "ref": f"{CANDIDATE_REFS}/{run_id}/{ref_part(t['name'])}/{i}"
-                    if m["state"] in OK_STATES
+                    if m["state"] in OK_STATES and t["picked"]
                     else None,
                 }
                 for i, m in enumerate(members.get(t["name"], []), 1)

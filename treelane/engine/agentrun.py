@@ -82,14 +82,26 @@ def spawn_env(engine: Engine, run: RunRec, t: TaskRec, env: dict[str, str]) -> P
 
 
 def spawn_text(t: TaskRec, path: Path) -> str | None:
+    """What the attempt wrote at $TREELANE_SPAWN (None: nothing)."""
     try:
         return path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return None
 
 
-def spawned(engine: Engine, run: RunRec, t: TaskRec, text: str | None, source: str) -> bool:
-    """Validate what the task wrote; False (and ``t.error``) if it is invalid."""
+def spawned(
+    engine: Engine,
+    run: RunRec,
+    t: TaskRec,
+    text: str | None,
+    source: str,
+    file: Path | None = None,
+) -> bool:
+    """Validate what the task wrote; False (and ``t.error``) if it is invalid.
+
+    A valid ``file`` is removed (its text is stored with the task); an invalid one stays
+    for a look at what the message names.
+    """
     t.spawned, t.spawn_doc = [], None
     if text is None or not text.strip():
         return True
@@ -99,6 +111,9 @@ def spawned(engine: Engine, run: RunRec, t: TaskRec, text: str | None, source: s
         t.error = f"invalid spawned tasks: {err}"
         return False
     t.spawned, t.spawn_doc = kids, text
+    if file is not None:
+        with contextlib.suppress(OSError):
+            file.unlink(missing_ok=True)
     return True
 
 

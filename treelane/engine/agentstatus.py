@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from treelane.engine import spawn
 from treelane.engine.events import OK_STATES, TaskState
 from treelane.engine.scheduler import RunRec, TaskRec
+from treelane.engine.workflow import ConfigError
+from treelane.errors import RequestFailed
 
 if TYPE_CHECKING:
     from treelane.engine.core import Engine
@@ -24,6 +26,17 @@ def tag(run: RunRec | None, event: TaskState) -> TaskState:
     return event._replace(group=t.spec.group or None, parent=t.spec.parent or None)
 
 
+def tags_of(run: RunRec) -> dict[str, dict[str, str]]:
+    """The group and parent of every task of ``run`` that has one (for RunStarted)."""
+    out: dict[str, dict[str, str]] = {}
+    for name, t in run.tasks.items():
+        tags = {"group": t.spec.group, "parent": t.spec.parent}
+        tags = {k: v for k, v in tags.items() if v}
+        if tags:
+            out[name] = tags
+    return out
+
+
 def resume_added(engine: Engine, run_id: str, recs: dict[str, TaskRec]) -> list[str]:
     """Resume: restore candidates' scores and the tasks spawners added; requeued names."""
     rows = engine.store.query("SELECT * FROM tasks WHERE run = ? ORDER BY idx", (run_id,))
@@ -33,7 +46,13 @@ def resume_added(engine: Engine, run_id: str, recs: dict[str, TaskRec]) -> list[
         if rec is not None and r["score"] is not None:
             rec.score = r["score"]
         if rec is not None and r["spec"] and r["state"] in OK_STATES:
-            spawn.rebuild(engine, recs, r["name"], r["spec"])
+            try:
+                spawn.rebuild(engine, recs, r["name"], r["spec"])
+            except (ConfigError, spawn.SpawnError) as err:
+                raise RequestFailed(
+                    f"run {run_id} cannot be resumed: the tasks {r['name']} added are no "
+                    f"longer valid with this treelane.toml: {err}"
+                ) from err
     requeued = []
     for name, rec in recs.items():
         kid = by_name.get(name)

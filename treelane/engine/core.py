@@ -19,7 +19,7 @@ from typing import Any
 import psutil
 
 from treelane.engine import critical, git, landing, outcome, queries, resolve, worktree_base
-from treelane.engine.agentstatus import resume_added, tag
+from treelane.engine.agentstatus import resume_added, tag, tags_of
 from treelane.engine.cache import ResultCache
 from treelane.engine.checkpoints import Checkpoints
 from treelane.engine.events import (
@@ -235,7 +235,7 @@ class Engine:
             )
         rec = RunRec(run_id, wf, base_commit, now, {t.name: TaskRec(t) for t in wf.tasks})
         rec.use_cache = cache
-        started = RunStarted(run_id, wf.name, wf.names())
+        started = RunStarted(run_id, wf.name, wf.names(), tags=tags_of(rec))
         self.emit(started)
         self.monitor.wake()
         self.scheduler.submit(rec)
@@ -366,7 +366,7 @@ class Engine:
         with contextlib.suppress(ValueError, AttributeError):
             run_rec.use_cache = json.loads(row["settings"] or "{}").get("cache", True) is not False
         kept = {n: t.state for n, t in recs.items() if n not in requeued}
-        self.emit(RunStarted(run_id, wf.name, list(recs), kept))
+        self.emit(RunStarted(run_id, wf.name, list(recs), kept, tags_of(run_rec)))
         self.monitor.wake()
         self.scheduler.submit(run_rec)
         return requeued

@@ -65,6 +65,7 @@ class RunStarted(NamedTuple):
     workflow: str
     tasks: list[str]
     kept: dict[str, str] | None = None  # a resumed run's tasks that keep their state
+    tags: dict[str, dict[str, str]] | None = None  # task -> {"group"?, "parent"?}
 
     def to_dict(self) -> dict[str, Any]:
         return {"run": self.run, "workflow": self.workflow, "tasks": self.tasks}

@@ -185,7 +185,7 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
         t.error = outcome.error or f"exit code {outcome.exit_code}"
         return "failed", lease
     text = agentrun.spawn_text(t, spawn_file)
-    if not agentrun.spawned(engine, run, t, text, str(spawn_file)):
+    if not agentrun.spawned(engine, run, t, text, str(spawn_file), spawn_file):
         engine.flush_output(run, t)
         return "failed", lease
     if t.spec.isolation == "shared":

@@ -182,6 +182,7 @@ class TreelaneServer(ConfigDiagnostics):
                     "worktree": None,
                     "exit_code": None,
                     "duration_ms": None,
+                    **(ev.tags or {}).get(task, {}),
                 },
             )
         self._publish_config_file()
@@ -285,7 +286,8 @@ class TreelaneServer(ConfigDiagnostics):
             text = doc.source
         else:
             text = toml.read_text(encoding="utf-8", errors="replace") if toml.exists() else ""
-        r = task_table_range(text, wf, ev.task)
+        # An expansion or a spawned task: the table of the task it comes from.
+        r = task_table_range(text, wf, ev.group or ev.parent or ev.task)
         tail = list(self.tails.pop(key, []))[-10:]
         diags[file_uri(toml)] = [
             types.Diagnostic(

@@ -1,0 +1,75 @@
+"""Agent-workflow subcommands through the real CLI and server: pick, checkpoints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from clikit import git, lines, make_repo, one_line_reason, treelane
+
+BEST_OF_3 = """\
+[workflows.best.tasks.impl]
+run = 'echo "impl $TREELANE_CANDIDATE" > impl.txt'
+candidates = 3
+pick = 'echo $((4 - TREELANE_CANDIDATE))'
+cache = false
+
+[workflows.best.tasks.ship]
+run = "cp impl.txt shipped.txt"
+needs = ["impl"]
+"""
+
+
+def test_pick_reruns_the_dependents_from_the_chosen_candidate(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", BEST_OF_3)
+    done = treelane("run", "best", "--json", cwd=repo)
+    assert done.returncode == 0, done.stderr
+    run = next(m["params"]["run"] for m in lines(done.stdout) if "run" in m.get("params", {}))
+    status = json.loads(treelane("status", run, "--json", cwd=repo).stdout)["runs"][0]
+    node = next(t for t in status["tasks"] if t["name"] == "impl")
+    assert node["picked"] == "impl[candidate=1]"  # scores 3, 2, 1
+    assert git(repo, "show", f"{status['result']}:shipped.txt") == "impl 1"
+
+    picked = treelane("pick", run, "impl", "3", cwd=repo)
+    assert picked.returncode == 0, picked.stderr
+    assert f"run {run}: impl is now impl[candidate=3]" in picked.stdout
+    assert "re-running: ship" in picked.stdout
+    status = json.loads(treelane("status", run, "--json", cwd=repo).stdout)["runs"][0]
+    assert status["state"] == "succeeded"
+    assert git(repo, "show", f"{status['result']}:shipped.txt") == "impl 3"
+
+    bad = treelane("pick", run, "impl", "9", cwd=repo)
+    assert bad.returncode == 1
+    assert one_line_reason(bad.stderr) == "treelane: task 'impl' has candidates 1 to 3, not 9"
+    usage = treelane("pick", run, "impl", "two", cwd=repo)
+    assert usage.returncode == 2
+
+
+WRITER = """\
+[workflows.w.tasks.agent]
+run = '''
+before=$(git for-each-ref refs/treelane/checkpoints/ | grep -c .)
+echo draft > draft.txt
+n=0
+while [ "$(git for-each-ref refs/treelane/checkpoints/ | grep -c .)" -le "$before" ]; do
+  sleep 0.05; n=$((n+1)); [ $n -gt 400 ] && break
+done
+true
+'''
+checkpoint_every = 0.1
+cache = false
+"""
+
+
+def test_checkpoints_lists_what_was_taken_while_the_task_ran(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", WRITER)
+    done = treelane("run", "w", "--json", cwd=repo)
+    assert done.returncode == 0, done.stderr
+    run = next(m["params"]["run"] for m in lines(done.stdout) if "run" in m.get("params", {}))
+    listed = json.loads(treelane("checkpoints", run, "--json", cwd=repo).stdout)
+    assert listed["run"] == run
+    assert [c["task"] for c in listed["checkpoints"]] == ["agent"]
+    commit = listed["checkpoints"][0]["commit"]
+    assert git(repo, "show", f"{commit}:draft.txt") == "draft"
+    plain = treelane("checkpoints", run, cwd=repo)
+    assert plain.returncode == 0 and "agent  checkpoint" in plain.stdout
