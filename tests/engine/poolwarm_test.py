@@ -161,3 +161,22 @@ def test_engine_prewarms_when_a_run_is_queued(engines, project) -> None:
     wait_for(lambda: e.pool.stats()["idle"] == 3, 60, "a full pool")
     used = e.store.one("SELECT worktree FROM tasks WHERE run = ?", (r,))
     assert used is not None and used["worktree"] in {w.id for w in e.pool.list()}
+
+
+def test_release_after_an_unchanged_result_keeps_the_worktree_reusable(engines, project):
+    """A task that changed no file skips the reset; one that moved HEAD still gets it."""
+    moved = "git -c user.name=a -c user.email=b commit -q --allow-empty -m moved"
+    wf = {
+        "same": {"run": "true", "cache": False},
+        "moves": {"run": moved, "cache": False, "needs": ["same"]},
+        "dirty": {"run": "echo x > new.txt", "cache": False, "needs": ["moves"]},
+    }
+    e = engines(config({"w": wf}, {"pool_size": 1, "max_parallel": 1}))
+    for _ in range(2):
+        r = run(e, "w")
+        assert run_state(e, r) == "succeeded"
+        (wt,) = e.pool.list()
+        assert wt.state == "idle" and wt.drift is None and not wt.dirty, wt
+        assert not (Path(wt.path) / "new.txt").exists()
+    used = {row["worktree"] for row in e.store.query("SELECT worktree FROM tasks")}
+    assert used == {wt.id}, "one worktree served every task of both runs"

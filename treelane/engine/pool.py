@@ -345,13 +345,20 @@ class WorktreePool:
                     + " | ".join(tail)
                 )
 
-    def release(self, wt_id: str) -> None:
-        """Reset a leased worktree and return it to the warm pool (or trim it)."""
+    def release(self, wt_id: str, unchanged_at: str | None = None) -> None:
+        """Reset a leased worktree and return it to the warm pool (or trim it).
+
+        ``unchanged_at``: the caller saw that the worktree's files are those of this commit
+        (a task's result tree equal to its input's): if HEAD is still there, the reset
+        (two walks over every file) is skipped, unless the pool is pristine (ignored
+        files go too).
+        """
         row = self._row(wt_id)
         path = Path(row["path"])
-        if path.is_dir():
-            self._reset(path)
         head = git.head_commit(path) if path.is_dir() else None
+        if path.is_dir() and (self.config.pristine or unchanged_at is None or head != unchanged_at):
+            self._reset(path)
+            head = git.head_commit(path)
         self.store.execute(
             "UPDATE worktrees SET state = 'idle', owner_pid = NULL, owner_host = NULL, "
             "owner_started = NULL, run = NULL, task = NULL, commit_sha = ?, last_used = ? "
