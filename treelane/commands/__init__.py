@@ -28,6 +28,7 @@ _IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
     "treelane.merge": ("merge", "merge"),
     "treelane.worktrees": ("worktrees", "worktrees"),
     "treelane.cleanup": ("cleanup", "cleanup"),
+    "treelane.gc": ("gc", "gc"),
     "treelane.trace": ("trace", "trace"),
     "treelane.report": ("trace", "report"),
     "treelane.output": ("trace", "output"),
