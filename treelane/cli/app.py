@@ -169,6 +169,16 @@ def build_parser() -> Parser:
         help="also remove kept (drifted) ones, saving their work under refs/treelane/saved/",
     )
 
+    p = command("gc", "prune old runs' refs, logs and cache entries", "treelane.cli.gc:gc")
+    p.add_argument("--keep-runs", type=int, metavar="N", help="keep the N newest runs")
+    p.add_argument("--cache-max-mb", type=float, metavar="M", help="shrink the cache to M MB")
+    p.add_argument("--older-than", type=float, metavar="DAYS", help="prune runs older than this")
+    p.epilog = (
+        "With neither --keep-runs nor --older-than, the 20 newest runs are kept. Never pruned: "
+        "running runs, runs whose result is not merged and younger than DAYS (default 14), "
+        "checkpoints and saved work."
+    )
+
     p = command("trace", "a run as Chrome trace JSON (Perfetto)", ro + "trace")
     arg(p, "run", "RUN", RUN_HELP, "runs")
     p.add_argument("-o", "--output", metavar="FILE", default="-", help="default: stdout")

@@ -31,6 +31,7 @@ _IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
     "treelane.branch": ("branch", "branch"),
     "treelane.worktrees": ("worktrees", "worktrees"),
     "treelane.cleanup": ("cleanup", "cleanup"),
+    "treelane.gc": ("gc", "gc"),
     "treelane.trace": ("trace", "trace"),
     "treelane.report": ("trace", "report"),
     "treelane.output": ("trace", "output"),

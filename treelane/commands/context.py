@@ -50,7 +50,7 @@ class Context:
                 from treelane.engine.core import Engine
 
                 top = git.discover(self.root).toplevel
-                self._engine = Engine(top, config=_config_or_default(top))
+                self._engine = Engine(top, config=_config_or_default(top), prewarm=True)
                 self.on_engine(self._engine)
             return self._engine
 

@@ -48,7 +48,11 @@ RESULT_REFS = "refs/treelane/results"
 
 def pool_config(s: Settings) -> PoolConfig:
     return PoolConfig(
-        size=s.pool_size, include=tuple(s.include), setup=s.setup, pristine=s.reset == "pristine"
+        size=s.pool_size,
+        include=tuple(s.include),
+        setup=s.setup,
+        pristine=s.reset == "pristine",
+        create_parallel=s.pool_create_parallel,
     )
 
 
@@ -59,7 +63,10 @@ class Engine:
         config: Config | None = None,
         executor: Executor | None = None,
         monitor_interval: float = 1.0,
+        prewarm: bool = False,
     ) -> None:
+        """``prewarm``: fill the pool to ``pool_size`` in the background whenever a run is
+        queued (front ends do; tests and scripts opt in). See also :meth:`prewarm_pool`."""
         root = git.discover(path).toplevel
         cfg = config if config is not None else load_config(root / CONFIG_FILE)
         self.ws = open_workspace(root, cfg.settings.worktrees_dir)
@@ -93,6 +100,7 @@ class Engine:
         )
         self._flusher.start()
         self.recover()
+        self._prewarm = prewarm
 
     # --- configuration and listeners ---------------------------------------
 
@@ -172,6 +180,14 @@ class Engine:
 
     # --- runs ----------------------------------------------------------------
 
+    def prewarm_pool(self) -> int:
+        """Fill the pool to ``pool_size`` at HEAD in the background (a server that starts
+        in a trusted workspace, when its client asks); how many worktrees it started."""
+        head = git.run(["rev-parse", "--verify", "--quiet", "HEAD"], self.ws.root, check=False)
+        if head.returncode != 0:  # an unborn branch: nothing to check out yet
+            return 0
+        return self.pool.prewarm(head.stdout.strip())
+
     def parse_workflow(self, name: str, data: object) -> Workflow:
         return _parse_workflow_dict(name, data, self.config.limits)
 
@@ -238,6 +254,8 @@ class Engine:
         started = RunStarted(run_id, wf.name, wf.names(), tags=tags_of(rec))
         self.emit(started)
         self.monitor.wake()
+        if self._prewarm:
+            self.pool.prewarm(base_commit)
         self.scheduler.submit(rec)
         return started
 
@@ -623,6 +641,7 @@ class Engine:
         for run in live:
             self._interrupt(run.id)
             self._release_shared(run)
+        self.pool.stop_warming()
         self._stop.set()
         self.monitor.stop()
         self.store.close()

@@ -1,8 +1,12 @@
 """A pool of reusable, detached git worktrees with leases in the store.
 
 * ``acquire(commit)`` hands out a clean worktree at ``commit``: a warm idle one
-  when there is one (cost: a ``checkout`` of the paths that differ), else a new
-  ``git worktree add --detach`` (serialised per repository across processes).
+  when there is one (cost: a ``checkout`` of the paths that differ), else one that
+  :meth:`~WorktreePool.prewarm` is creating, else a new ``git worktree add --detach``.
+  Adds run concurrently, at most ``create_parallel`` at a time in this process
+  (only picking the id and clearing debris is serialised across processes).
+* ``prewarm(commit)`` creates idle worktrees in the background until the pool holds
+  ``size`` of them (the engine calls it when it starts and when a run is queued).
 * ``release(id)`` resets it (``reset --hard`` + ``clean -fd``, or ``-fdx`` in
   pristine mode) and keeps it warm; idle worktrees beyond ``size`` are trimmed.
 * Leases name their owner (pid, host, process start time). A lease whose owner
@@ -20,6 +24,7 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +40,7 @@ from treelane.storage.db import Store
 SAVED_REFS = "refs/treelane/saved"
 _FULL_SHA = re.compile(r"[0-9a-f]{40}")
 HOST = socket.gethostname()
+PREWARM_TASK = "(pre-warm)"  # the task of a lease that pre-warming holds while it creates
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,7 @@ class PoolConfig:
     setup: str = ""  # command run once in each new worktree
     pristine: bool = False  # reset with ``clean -fdx`` (removes ignored files too)
     setup_timeout: float = 1800.0
+    create_parallel: int = 4  # ``git worktree add`` processes at once (this process)
 
 
 class Lease(NamedTuple):
@@ -98,6 +105,13 @@ class WorktreePool:
         self.store = store
         self.config = config or PoolConfig()
         self.owner = _Owner()
+        self._cv = threading.Condition()
+        self._adding = 0  # `git worktree add` in flight here
+        self._warming = 0  # pre-warm creations not yet finished
+        self._warmed = 0  # pre-warm creations finished (waiters watch it change)
+        self._waiting = 0  # acquirers waiting for a pre-warmed worktree
+        self._warmers: builtins.list[threading.Thread] = []
+        self._stop_warming = False
 
     # --- leasing ---------------------------------------------------------
 
@@ -109,6 +123,8 @@ class WorktreePool:
         while True:
             row = self._lease_idle(sha, run, task)
             if row is None:
+                if self._await_warm():
+                    continue
                 return self._create(sha, run, task)
             path = Path(row["path"])
             try:
@@ -163,6 +179,37 @@ class WorktreePool:
         return True
 
     def _create(self, sha: str, run: str | None, task: str | None) -> Lease:
+        with self._cv:
+            self._cv.wait_for(lambda: self._adding < max(1, self.config.create_parallel))
+            self._adding += 1
+        try:
+            wt_id, path = self._new_row(sha, run, task)
+            add = ["worktree", "add", "--detach", "--end-of-options", str(path), sha]
+            try:
+                # Outside the lock: adds of different worktrees run side by side (git marks
+                # one being made "initializing", so a concurrent prune leaves it alone).
+                if git.run(add, self.ws.root, check=False).returncode != 0:
+                    # A folder deleted by hand stays registered ("missing but already
+                    # registered worktree") until pruned: prune, then try once more.
+                    with self.ws.lock("worktree-add"):
+                        git.run(["worktree", "prune"], self.ws.root)
+                    git.run(add, self.ws.root)
+            except git.GitError:
+                self._forget(wt_id)
+                raise
+        finally:
+            with self._cv:
+                self._adding -= 1
+                self._cv.notify_all()
+        try:
+            self._bootstrap(path)
+        except BaseException:
+            self._discard(wt_id, path)  # brand new: nothing in it is anyone's work
+            raise
+        return Lease(wt_id, path, sha)
+
+    def _new_row(self, sha: str, run: str | None, task: str | None) -> tuple[str, Path]:
+        """Pick a free id and record the worktree (busy, ours) before git makes it."""
         with self.ws.lock("worktree-add"):
             with self.store.write():
                 n = self.store.one("SELECT COUNT(*) AS n FROM worktrees")["n"]  # type: ignore[index]
@@ -192,22 +239,72 @@ class WorktreePool:
                 git.run(["worktree", "remove", "--force", str(path)], self.ws.root, check=False)
                 shutil.rmtree(path, ignore_errors=True)
                 git.run(["worktree", "prune"], self.ws.root)
-            add = ["worktree", "add", "--detach", "--end-of-options", str(path), sha]
-            try:
-                if git.run(add, self.ws.root, check=False).returncode != 0:
-                    # A folder deleted by hand stays registered ("missing but already
-                    # registered worktree") until pruned: prune, then try once more.
-                    git.run(["worktree", "prune"], self.ws.root)
-                    git.run(add, self.ws.root)
-            except git.GitError:
-                self._forget(wt_id)
-                raise
+        return wt_id, path
+
+    # --- pre-warming -------------------------------------------------------
+
+    def prewarm(self, commit: str) -> int:
+        """Start creating idle worktrees at ``commit`` in the background, up to ``size`` in
+        all (counting those there are and those being made); how many it started."""
+        sha = commit if _FULL_SHA.fullmatch(commit) else git.resolve_commit(self.ws.root, commit)
+        row = self.store.one("SELECT COUNT(*) AS n FROM worktrees WHERE drift IS NULL")
+        have = int(row["n"]) if row else 0
+        with self._cv:
+            if self._stop_warming:
+                return 0
+            n = self.config.size - have - self._warming
+            if n <= 0:
+                return 0
+            self._warming += n
+            threads = [
+                threading.Thread(target=self._warm_one, args=(sha,), daemon=True) for _ in range(n)
+            ]
+            self._warmers = [t for t in self._warmers if t.is_alive()] + threads
+        for t in threads:
+            t.start()
+        return n
+
+    def _warm_one(self, sha: str) -> None:
         try:
-            self._bootstrap(path)
-        except BaseException:
-            self._discard(wt_id, path)  # brand new: nothing in it is anyone's work
-            raise
-        return Lease(wt_id, path, sha)
+            if not self._stop_warming:
+                lease = self._create(sha, None, PREWARM_TASK)
+                self.store.execute(
+                    "UPDATE worktrees SET state = 'idle', owner_pid = NULL, owner_host = NULL, "
+                    "owner_started = NULL, run = NULL, task = NULL, last_used = ? WHERE id = ?",
+                    (time.time(), lease.id),
+                )
+        except Exception as exc:  # a task that needs one creates its own and reports errors
+            with contextlib.suppress(Exception):
+                self.store.event("worktree.prewarm_failed", reason=str(exc))
+        finally:
+            with self._cv:
+                self._warming -= 1
+                self._warmed += 1
+                self._cv.notify_all()
+
+    def _await_warm(self) -> bool:
+        """No idle worktree: wait for one being pre-warmed, if there is one nobody else waits
+        for; True when one finished (lease again), False to create one now."""
+        with self._cv:
+            if self._warming <= self._waiting:
+                return False
+            self._waiting += 1
+            try:
+                seen = self._warmed
+                self._cv.wait_for(lambda: self._warmed != seen or self._warming == 0, 3600)
+            finally:
+                self._waiting -= 1
+            return True
+
+    def stop_warming(self, timeout: float = 600.0) -> None:
+        """Start no more pre-warm worktrees; wait for the ones being made (no half-made
+        worktree is left behind by a stopping process)."""
+        with self._cv:
+            self._stop_warming = True
+            threads = list(self._warmers)
+        deadline = time.monotonic() + timeout
+        for t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
 
     def _bootstrap(self, path: Path) -> None:
         """Bring ``include`` files from the main worktree, then run ``setup`` once."""
@@ -248,13 +345,20 @@ class WorktreePool:
                     + " | ".join(tail)
                 )
 
-    def release(self, wt_id: str) -> None:
-        """Reset a leased worktree and return it to the warm pool (or trim it)."""
+    def release(self, wt_id: str, unchanged_at: str | None = None) -> None:
+        """Reset a leased worktree and return it to the warm pool (or trim it).
+
+        ``unchanged_at``: the caller saw that the worktree's files are those of this commit
+        (a task's result tree equal to its input's): if HEAD is still there, the reset
+        (two walks over every file) is skipped, unless the pool is pristine (ignored
+        files go too).
+        """
         row = self._row(wt_id)
         path = Path(row["path"])
-        if path.is_dir():
-            self._reset(path)
         head = git.head_commit(path) if path.is_dir() else None
+        if path.is_dir() and (self.config.pristine or unchanged_at is None or head != unchanged_at):
+            self._reset(path)
+            head = git.head_commit(path)
         self.store.execute(
             "UPDATE worktrees SET state = 'idle', owner_pid = NULL, owner_host = NULL, "
             "owner_started = NULL, run = NULL, task = NULL, commit_sha = ?, last_used = ? "
@@ -362,12 +466,21 @@ class WorktreePool:
         return {r["id"]: Path(r["path"]) for r in rows}
 
     def stats(self) -> dict[str, int]:
-        rows = self.store.query("SELECT state, COUNT(*) AS n FROM worktrees GROUP BY state")
-        counts = {r["state"]: r["n"] for r in rows}
+        """Counts by state; ``warming``: busy ones that pre-warming is still creating."""
+        rows = self.store.query(
+            "SELECT state, task = ? AS warming, COUNT(*) AS n FROM worktrees "
+            "GROUP BY state, warming",
+            (PREWARM_TASK,),
+        )
+        counts: dict[str, int] = {}
+        for r in rows:
+            key = "warming" if r["state"] == "busy" and r["warming"] else r["state"]
+            counts[key] = counts.get(key, 0) + r["n"]
         return {
             "size": self.config.size,
             "idle": counts.get("idle", 0),
             "busy": counts.get("busy", 0),
+            "warming": counts.get("warming", 0),
         }
 
     # --- removal ---------------------------------------------------------

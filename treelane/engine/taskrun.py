@@ -91,7 +91,9 @@ def run_task(engine: Engine, run: RunRec, t: TaskRec) -> None:
             if state == "failed":
                 _keep_failed_attempt(engine, run, t, lease)
             taskfiles.leave(run, t, lease)
-            engine.pool.release(lease.id)
+            # A result equal to the input (the task changed no file): nothing to reset.
+            unchanged = lease.commit if state == "succeeded" and t.result == lease.commit else None
+            engine.pool.release(lease.id, unchanged_at=unchanged)
         if not again:
             # The attempt's end and the task's final state: one transaction.
             engine.scheduler.final_state(

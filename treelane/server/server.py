@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -105,6 +106,7 @@ class TreelaneServer(ConfigDiagnostics):
         self.published: set[str] = set()
         self.background: set[asyncio.Task[Any]] = set()
         self.trusted = True
+        self.prewarm = False
         self._config_of: tuple[Path, Path] | None = None  # (workspace root, its treelane.toml)
 
     # --- commands ----------------------------------------------------------
@@ -429,6 +431,12 @@ def _first_line(text: str) -> str:
     return (text.strip().splitlines() or [""])[0][:300]
 
 
+def _prewarm(ctx: Context) -> None:
+    """Open the engine and fill the pool in the background (initializationOptions.prewarm)."""
+    with contextlib.suppress(Exception):  # no repository, a bad treelane.toml: nothing to do
+        ctx.engine().prewarm_pool()
+
+
 def create_server() -> TreelaneServer:
     """A server with every command and notification handler registered."""
     ls = TreelaneServer()
@@ -441,11 +449,14 @@ def create_server() -> TreelaneServer:
         opts = params.initialization_options
         if isinstance(opts, dict) and opts.get("trusted") is False:
             ls.trusted = False
+        ls.prewarm = isinstance(opts, dict) and opts.get("prewarm") is True
 
     @ls.feature(types.INITIALIZED)
     def initialized(ls: TreelaneServer, params: types.InitializedParams) -> None:
         ls.loop = asyncio.get_event_loop()
         ls.ctx.root = ls._root()
+        if ls.prewarm and ls.trusted:  # worktrees run `setup`: never in an untrusted one
+            threading.Thread(target=_prewarm, args=(ls.ctx,), daemon=True).start()
 
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: TreelaneServer, params: types.DidOpenTextDocumentParams) -> None:

@@ -178,6 +178,7 @@ class Workflow:
 class Settings:
     max_parallel: int | str = "auto"
     pool_size: int = 4
+    pool_create_parallel: int = 4  # new worktrees made at once (git worktree add processes)
     memory_per_task_mb: int = 500
     cache_salt: str = ""
     worktrees_dir: str = ""
