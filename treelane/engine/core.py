@@ -88,6 +88,7 @@ class Engine:
             body=lambda run, t: run_task(self, run, t),
             emit=self.emit,
             finish=self._finish_run,
+            fail=self._fail_run,
             limit=self._limit,
             limits=dict(cfg.limits),
         )
@@ -395,6 +396,18 @@ class Engine:
                     run.id,
                 )
             )
+
+    def _fail_run(self, run: RunRec, reason: str) -> None:
+        """Finishing raised: the run still gets a final state, 'failed' with the reason."""
+        now = time.time()
+        with contextlib.suppress(Exception):
+            self._release_shared(run)
+        self.store.execute(
+            "UPDATE runs SET state = 'failed', finished = ?, error = ? WHERE id = ?",
+            (now, reason[:2000], run.id),
+        )
+        self.emit(run_finished_event(run, "failed", now))
+        self.emit(Notice("error", f"run {run.id} ({run.workflow.name}) failed: {reason}", run.id))
 
     # --- hooks used by task bodies ---------------------------------------
 

@@ -380,7 +380,11 @@ class WorktreePool:
         )
         removed = []
         for row in idle[self.config.size :]:
-            if self.remove(row["id"], force=False) is None:
+            try:
+                kept = self.remove(row["id"], force=False)
+            except RequestFailed:
+                continue  # another thread trimmed it first
+            if kept is None:
                 removed.append(row["id"])
         return removed
 
@@ -462,10 +466,11 @@ class WorktreePool:
         with self.store.write():
             row = self._row(wt_id)
             mine = (row["owner_pid"], row["owner_host"]) == (o.pid, o.host)
-            if (
-                row["state"] == "busy"
-                and not mine
-                and owner_alive(row["owner_pid"], row["owner_host"], row["owner_started"])
+            if row["state"] == "busy" and mine:
+                # Leased by a task of this process since the caller listed it idle.
+                return f"busy (run {row['run']}, task {row['task']})"
+            if row["state"] == "busy" and owner_alive(
+                row["owner_pid"], row["owner_host"], row["owner_started"]
             ):
                 return f"busy (leased by process {row['owner_pid']} on {row['owner_host']})"
             self.store.execute(
