@@ -28,6 +28,7 @@ TABLES = {
     "cache",
     "samples",
     "cancel_requests",
+    "owners",
 }
 
 
@@ -45,8 +46,8 @@ def _tables(path: Path) -> set[str]:
 
 
 def test_migrations_create_the_latest_schema(store: Store) -> None:
-    assert SCHEMA_VERSION == 2
-    assert store.schema_version == 2
+    assert SCHEMA_VERSION == 4
+    assert store.schema_version == 4
     assert _tables(store.path) == TABLES
     assert store.one("PRAGMA journal_mode")["journal_mode"] == "wal"  # type: ignore[index]
     assert store.one("PRAGMA foreign_keys")["foreign_keys"] == 1  # type: ignore[index]
@@ -69,7 +70,7 @@ def test_reopening_is_idempotent(store: Store) -> None:
 def test_newer_schema_is_refused_and_left_alone(store: Store) -> None:
     store.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
     store.close()
-    with pytest.raises(RuntimeError, match=r"schema version 7, newer than this treelane \(2\)"):
+    with pytest.raises(RuntimeError, match=r"schema version 7, newer than this treelane \(4\)"):
         Store(store.path)
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("SELECT value FROM meta").fetchall() == [("7",)]

@@ -94,6 +94,11 @@ def build_parser() -> Parser:
 
     p = command("resume", "finish an interrupted or failed run, and follow it", c + "resume")
     p.add_argument("run", metavar="RUN")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="take the run over from a live treelane process that stopped responding",
+    )
 
     for name, what in (
         ("checkpoint", "save a checkpoint of a worktree"),

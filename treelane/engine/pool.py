@@ -18,7 +18,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -27,14 +26,14 @@ from typing import Any, NamedTuple
 
 import psutil
 
-from treelane.engine import git, snapshot
+from treelane.engine import git, owners, snapshot
 from treelane.engine.workspace import Workspace
 from treelane.errors import RequestFailed
 from treelane.storage.db import Store
 
 SAVED_REFS = "refs/treelane/saved"
 _FULL_SHA = re.compile(r"[0-9a-f]{40}")
-HOST = socket.gethostname()
+HOST = owners.HOST
 
 
 @dataclass(frozen=True)
@@ -80,16 +79,8 @@ class _Owner:
 
 
 def owner_alive(pid: int | None, host: str | None, started: float | None) -> bool:
-    """Is the process that took a lease still running? (Unknown hosts count as alive.)"""
-    if pid is None:
-        return False
-    if host != HOST:
-        return True
-    try:
-        proc = psutil.Process(pid)
-        return started is None or abs(proc.create_time() - started) < 1.0
-    except psutil.NoSuchProcess:
-        return False
+    """Is the process that took a lease still running? (See :func:`owners.alive`.)"""
+    return owners.alive(pid, host, started)
 
 
 class WorktreePool:
