@@ -617,6 +617,9 @@ class Engine:
         return str(row["result_commit"])
 
     def output(self, run_id: str, task: str) -> list[str]:
+        self._run_row(run_id)
+        if self.store.one("SELECT 1 FROM tasks WHERE run = ? AND name = ?", (run_id, task)) is None:
+            raise RequestFailed(f"run {run_id} has no task {task!r}")
         rows = self.store.query(
             "SELECT line FROM output WHERE run = ? AND task = ? AND attempt = "
             "(SELECT MAX(attempt) FROM output WHERE run = ? AND task = ?) ORDER BY id",
