@@ -31,6 +31,7 @@ TABLES = {
     "cancel_requests",
     "merges",
     "resolutions",
+    "owners",
 }
 
 

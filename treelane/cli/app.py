@@ -139,6 +139,11 @@ def build_parser() -> Parser:
     p = command("resume", "finish an interrupted or failed run, and follow it", c + "resume")
     arg(p, "run", "RUN", RUN_HELP, "runs")
     p.epilog = "exit codes as for treelane run (130 when Ctrl-C cancelled it)."
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="take the run over from a live treelane process that stopped responding",
+    )
 
     for name, what in (
         ("checkpoint", "save a checkpoint of a worktree"),

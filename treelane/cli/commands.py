@@ -108,7 +108,10 @@ async def resume(args: Namespace) -> int:
         async with open_session(args.directory) as s:
             interrupts.check()
             before = (await s.execute("treelane.status", {"run": args.run}))["runs"][0]
-            result = await s.execute("treelane.resume", {"run": args.run})
+            params: dict[str, Any] = {"run": args.run}
+            if args.force:
+                params["force"] = True
+            result = await s.execute("treelane.resume", params)
             states = {t["name"]: t["state"] for t in before["tasks"]}
             requeued = set(result["requeued"])
             states.update(dict.fromkeys(requeued, "queued"))

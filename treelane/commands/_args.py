@@ -13,6 +13,8 @@ from typing import Any
 from treelane.engine import git
 from treelane.errors import InvalidArgument
 
+MAX_STRING = 4096  # characters of a name, ref or path argument
+
 
 def obj(args: Any, allowed: tuple[str, ...]) -> Mapping[str, Any]:
     """The command's argument object; unknown fields are refused (typos should not pass).
@@ -24,21 +26,30 @@ def obj(args: Any, allowed: tuple[str, ...]) -> Mapping[str, Any]:
         return {}
     if not isinstance(args, Mapping):
         raise InvalidArgument(f"expected one JSON object as the argument, got {_kind(args)}")
-    unknown = sorted(set(args) - set(allowed))
+    unknown = sorted(set(args) - set(allowed), key=str)
     if unknown:
         expected = ", ".join(allowed) if allowed else "no fields"
-        raise InvalidArgument(f"unknown field {unknown[0]!r} (expected: {expected})")
+        raise InvalidArgument(f"unknown field {_short(unknown[0])} (expected: {expected})")
     return args
 
 
-def string(args: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
-    value = args.get(key)
-    if value is None:
+def string(
+    args: Mapping[str, Any], key: str, *, required: bool = True, max_len: int = MAX_STRING
+) -> str | None:
+    """A string field; absent is None (unless required), null is refused (leave it out)."""
+    if key not in args:
         if required:
             raise InvalidArgument(f"missing field {key!r}: expected a string")
         return None
+    value = args[key]
     if not isinstance(value, str) or not value:
         raise InvalidArgument(f"field {key!r}: expected a non-empty string, got {_kind(value)}")
+    if len(value) > max_len:
+        raise InvalidArgument(
+            f"field {key!r}: {len(value):,} characters is too long (at most {max_len:,})"
+        )
+    if "\0" in value:
+        raise InvalidArgument(f"field {key!r}: contains a NUL character")
     return value
 
 
@@ -76,6 +87,11 @@ def integer(args: Mapping[str, Any], key: str, minimum: int = 0) -> int:
             else f"missing field {key!r}: expected an integer >= {minimum}"
         )
     return value
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def boolean(args: Mapping[str, Any], key: str, default: bool = False) -> bool:

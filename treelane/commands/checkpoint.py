@@ -35,6 +35,8 @@ def checkpoint(ctx: Context, raw: Any) -> dict[str, Any]:
     message = args.get("message", "")
     if not isinstance(message, str):
         raise InvalidArgument("field 'message': expected a string")
+    if len(message) > 65536 or "\0" in message:
+        raise InvalidArgument("field 'message': at most 65,536 characters and no NUL")
     return _result(engine.checkpoints.checkpoint(wt_id, path, message))
 
 

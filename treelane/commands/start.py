@@ -17,6 +17,11 @@ def start(ctx: Context, raw: Any) -> dict[str, Any]:
     use_cache = _args.boolean(args, "cache", default=True)
     wf_arg = args.get("workflow")
     base = _args.string(args, "base", required=False)
+    name = _args.name(args, "name", required=False)
+    if name is not None and not isinstance(wf_arg, Mapping):
+        raise InvalidArgument("field 'name': only an inline workflow definition takes a name")
+    if isinstance(wf_arg, str) and len(wf_arg) > _args.MAX_STRING:
+        raise InvalidArgument(f"field 'workflow': {len(wf_arg):,} characters is too long")
     engine = ctx.engine()
     if isinstance(wf_arg, str) and wf_arg:
         if not (engine.ws.root / CONFIG_FILE).is_file():
@@ -27,10 +32,9 @@ def start(ctx: Context, raw: Any) -> dict[str, Any]:
         load_workflows(engine)
         wf = engine.workflow(wf_arg)
     elif isinstance(wf_arg, Mapping):
-        name = _args.name(args, "name", required=False) or "inline"
         load_workflows(engine)
         try:
-            wf = engine.parse_workflow(name, wf_arg)
+            wf = engine.parse_workflow(name or "inline", wf_arg)
         except ConfigError as exc:
             raise InvalidArgument(f"field 'workflow': {exc}") from None
     elif wf_arg is None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import psutil
 
-from treelane.engine import critical, git, landing, outcome, queries, resolve, worktree_base
+from treelane.engine import critical, git, landing, outcome, owners, queries, resolve, worktree_base
 from treelane.engine.agentstatus import resume_added, tag, tags_of
 from treelane.engine.cache import ResultCache
 from treelane.engine.checkpoints import Checkpoints
@@ -34,7 +34,7 @@ from treelane.engine.events import (
 )
 from treelane.engine.executor import Executor, LocalExecutor, kill_tree, marked
 from treelane.engine.monitor import Monitor, Sample, auto_limit
-from treelane.engine.pool import HOST, PoolConfig, WorktreePool, owner_alive
+from treelane.engine.pool import HOST, PoolConfig, WorktreePool
 from treelane.engine.scheduler import RunRec, Scheduler, TaskRec, run_finished_event
 from treelane.engine.taskrun import OutputBuffer, SharedTree, run_task
 from treelane.engine.workflow import CONFIG_FILE, Config, Settings, Workflow, load_config
@@ -88,6 +88,7 @@ class Engine:
             body=lambda run, t: run_task(self, run, t),
             emit=self.emit,
             finish=self._finish_run,
+            fail=self._fail_run,
             limit=self._limit,
             limits=dict(cfg.limits),
         )
@@ -95,6 +96,7 @@ class Engine:
         self.monitor = Monitor(self._on_sample, self.concurrency, interval=monitor_interval)
         self.monitor.start()
         self._stop = threading.Event()
+        self._heartbeat = owners.Heartbeat(self.store)
         self._flusher = threading.Thread(
             target=self._flush_loop, name="treelane-output", daemon=True
         )
@@ -233,6 +235,8 @@ class Engine:
                     "started": now,
                     "owner_pid": os.getpid(),
                     "owner_host": HOST,
+                    "owner_started": owners.me().started,
+                    "owner_boot": owners.me().boot,
                     "settings": json.dumps(
                         {"cache_salt": self.settings.cache_salt, "cache": cache}
                     ),
@@ -290,7 +294,7 @@ class Engine:
             if task is not None and task not in live.tasks:
                 raise RequestFailed(f"run {run_id} has no task {task!r}")
             return self.scheduler.cancel(run_id, task)
-        if row["state"] != "running" or not owner_alive(row["owner_pid"], row["owner_host"], None):
+        if row["state"] != "running" or not _owner_alive(row):
             raise RequestFailed(f"run {run_id} is not running (state: {row['state']})")
         names = [
             r["name"]
@@ -331,17 +335,19 @@ class Engine:
             if run is not None and (r["task"] is None or r["task"] in run.tasks):
                 self.scheduler.cancel(r["run"], r["task"])
 
-    def resume(self, run_id: str) -> list[str]:
-        """Re-queue what did not succeed (interrupted, failed, skipped, cancelled, queued)."""
+    def resume(self, run_id: str, *, force: bool = False) -> list[str]:
+        """Re-queue what did not succeed (interrupted, failed, skipped, cancelled, queued).
+
+        A run still marked running by another live process is refused, unless that process
+        has stopped beating (no heartbeat for ``owners.STALE_AFTER`` s) and ``force`` is set.
+        """
         row = self._run_row(run_id)
         if run_id in self.scheduler.runs:
             raise RequestFailed(f"run {run_id} is already running")
         if row["state"] == "running":
-            if owner_alive(row["owner_pid"], row["owner_host"], None) and (
-                row["owner_pid"] != os.getpid()
-            ):
-                who = f"process {row['owner_pid']} on {row['owner_host']}"
-                raise RequestFailed(f"run {run_id} is being run by {who}")
+            mine = (row["owner_pid"], row["owner_host"]) == (os.getpid(), HOST)
+            if not mine and _owner_alive(row):
+                self._check_takeover(run_id, row, force)
             self._interrupt(run_id)
         if row["state"] == "succeeded":
             raise RequestFailed(f"run {run_id} already succeeded: nothing to resume")
@@ -372,8 +378,9 @@ class Engine:
         with self.store.write():
             self.store.execute(
                 "UPDATE runs SET state = 'running', finished = NULL, error = NULL, "
-                "conflicts = NULL, owner_pid = ?, owner_host = ? WHERE id = ?",
-                (os.getpid(), HOST, run_id),
+                "conflicts = NULL, owner_pid = ?, owner_host = ?, owner_started = ?, "
+                "owner_boot = ? WHERE id = ?",
+                (os.getpid(), HOST, owners.me().started, owners.me().boot, run_id),
             )
             for name in requeued:
                 self.store.execute(
@@ -389,6 +396,27 @@ class Engine:
         self.scheduler.submit(run_rec)
         return requeued
 
+    def _check_takeover(self, run_id: str, row: dict[str, Any], force: bool) -> None:
+        """May this process take over a run whose owner is alive? RequestFailed if not."""
+        pid, host = row["owner_pid"], row["owner_host"]
+        who = f"process {pid} on {host}"
+        silent = owners.silent_for(self.store, pid, host, row.get("owner_started"))
+        if silent is not None and silent < owners.STALE_AFTER:
+            raise RequestFailed(
+                f"run {run_id} is being run by {who}, which is alive and responding "
+                f"(last heartbeat {silent:.0f} s ago): cancel it there, or stop that process"
+            )
+        if not force:
+            quiet = (
+                "has never written a heartbeat"
+                if silent is None
+                else f"has written no heartbeat for {silent:.0f} s"
+            )
+            raise RequestFailed(
+                f"run {run_id} is being run by {who}, which is alive but {quiet}; if it is "
+                f"stuck, take the run over with: treelane resume --force {run_id}"
+            )
+
     def _run_row(self, run_id: str) -> dict[str, Any]:
         row = self.store.one("SELECT * FROM runs WHERE id = ?", (run_id,))
         if row is None:
@@ -401,9 +429,7 @@ class Engine:
         for row in self.store.query("SELECT * FROM runs WHERE state = 'running'"):
             if row["id"] in self.scheduler.runs:
                 continue
-            if row["owner_pid"] == os.getpid() or not owner_alive(
-                row["owner_pid"], row["owner_host"], None
-            ):
+            if row["owner_pid"] == os.getpid() or not _owner_alive(row):
                 self._interrupt(row["id"])
                 stale.append(row["id"])
         self.pool.reclaim_dead()
@@ -463,6 +489,18 @@ class Engine:
                     "run-failed",
                 )
             )
+
+    def _fail_run(self, run: RunRec, reason: str) -> None:
+        """Finishing raised: the run still gets a final state, 'failed' with the reason."""
+        now = time.time()
+        with contextlib.suppress(Exception):
+            self._release_shared(run)
+        self.store.execute(
+            "UPDATE runs SET state = 'failed', finished = ?, error = ? WHERE id = ?",
+            (now, reason[:2000], run.id),
+        )
+        self.emit(run_finished_event(run, "failed", now))
+        self.emit(Notice("error", f"run {run.id} ({run.workflow.name}) failed: {reason}", run.id))
 
     # --- hooks used by task bodies ---------------------------------------
 
@@ -564,6 +602,8 @@ class Engine:
             for buf in bufs:
                 with contextlib.suppress(Exception):
                     self._write_output(buf)
+            with contextlib.suppress(Exception):
+                self._heartbeat.tick()
             tick += 1
             if tick % 3 == 0:
                 with contextlib.suppress(Exception):
@@ -644,7 +684,16 @@ class Engine:
         self.pool.stop_warming()
         self._stop.set()
         self.monitor.stop()
+        with contextlib.suppress(Exception):
+            self._heartbeat.stop()
         self.store.close()
+
+
+def _owner_alive(row: dict[str, Any]) -> bool:
+    """Is the process recorded as a run's owner still that process?"""
+    return owners.alive(
+        row["owner_pid"], row["owner_host"], row.get("owner_started"), row.get("owner_boot")
+    )
 
 
 def _kill_leftover(run_id: str, task: str, pid: int | None, started: float | None) -> None:

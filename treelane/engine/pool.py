@@ -22,7 +22,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -32,14 +31,14 @@ from typing import Any, NamedTuple
 
 import psutil
 
-from treelane.engine import git, snapshot
+from treelane.engine import git, owners, snapshot
 from treelane.engine.workspace import Workspace
 from treelane.errors import RequestFailed
 from treelane.storage.db import Store
 
 SAVED_REFS = "refs/treelane/saved"
 _FULL_SHA = re.compile(r"[0-9a-f]{40}")
-HOST = socket.gethostname()
+HOST = owners.HOST
 PREWARM_TASK = "(pre-warm)"  # the task of a lease that pre-warming holds while it creates
 
 
@@ -87,16 +86,8 @@ class _Owner:
 
 
 def owner_alive(pid: int | None, host: str | None, started: float | None) -> bool:
-    """Is the process that took a lease still running? (Unknown hosts count as alive.)"""
-    if pid is None:
-        return False
-    if host != HOST:
-        return True
-    try:
-        proc = psutil.Process(pid)
-        return started is None or abs(proc.create_time() - started) < 1.0
-    except psutil.NoSuchProcess:
-        return False
+    """Is the process that took a lease still running? (See :func:`owners.alive`.)"""
+    return owners.alive(pid, host, started)
 
 
 class WorktreePool:
@@ -493,7 +484,11 @@ class WorktreePool:
         )
         removed = []
         for row in idle[self.config.size :]:
-            if self.remove(row["id"], force=False) is None:
+            try:
+                kept = self.remove(row["id"], force=False)
+            except RequestFailed:
+                continue  # another thread trimmed it first
+            if kept is None:
                 removed.append(row["id"])
         return removed
 
@@ -575,10 +570,11 @@ class WorktreePool:
         with self.store.write():
             row = self._row(wt_id)
             mine = (row["owner_pid"], row["owner_host"]) == (o.pid, o.host)
-            if (
-                row["state"] == "busy"
-                and not mine
-                and owner_alive(row["owner_pid"], row["owner_host"], row["owner_started"])
+            if row["state"] == "busy" and mine:
+                # Leased by a task of this process since the caller listed it idle.
+                return f"busy (run {row['run']}, task {row['task']})"
+            if row["state"] == "busy" and owner_alive(
+                row["owner_pid"], row["owner_host"], row["owner_started"]
             ):
                 return f"busy (leased by process {row['owner_pid']} on {row['owner_host']})"
             self.store.execute(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import threading
 import time
 from collections import OrderedDict, deque
@@ -28,6 +29,8 @@ from treelane.engine.executor import CancelToken
 from treelane.engine.graph import join, picks_now
 from treelane.engine.workflow import Task, Workflow
 from treelane.storage.db import Store
+
+log = logging.getLogger("treelane.scheduler")
 
 
 @dataclass
@@ -87,6 +90,7 @@ class Scheduler:
         body: Callable[[RunRec, TaskRec], None],
         emit: Callable[[Event], None],
         finish: Callable[[RunRec, str], None],
+        fail: Callable[[RunRec, str], None],
         limit: Callable[[int], int],
         limits: dict[str, int] | None = None,
         threads: int = 64,
@@ -95,6 +99,7 @@ class Scheduler:
         self.body = body
         self.emit = emit
         self.finish = finish
+        self.fail = fail  # last resort when finishing raised: write 'failed' with the reason
         self.limit = limit  # running -> how many may run now (adaptive)
         self.limits = dict(limits or {})
         self.runs: OrderedDict[str, RunRec] = OrderedDict()
@@ -371,6 +376,7 @@ class Scheduler:
             self._finish(run)
 
     def _finish(self, run: RunRec) -> None:
+        """Write the run's final state; whatever goes wrong, the run ends (never stays live)."""
         if run.id not in self.runs:
             return
         # Candidates do not decide the run: their pick node does.
@@ -385,9 +391,15 @@ class Scheduler:
             state = "failed"
         try:
             self.finish(run, state)
+        except Exception as exc:
+            log.exception("finishing run %s failed", run.id)
+            try:
+                self.fail(run, f"internal error while finishing the run: {exc}")
+            except Exception:
+                log.exception("could not record the failure of run %s", run.id)
         finally:
             with self._lock:
-                del self.runs[run.id]
+                self.runs.pop(run.id, None)
                 self._idle.notify_all()
 
 

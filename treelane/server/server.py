@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sys
 import threading
 import uuid
 from collections import deque
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.io_ import StdoutWriter, run_async
 from pygls.protocol import LanguageServerProtocol
 
 from treelane import __version__
@@ -46,6 +48,8 @@ from treelane.server.diagnostics import (
     parse_output_line,
     task_table_range,
 )
+from treelane.server.envelope import MAX_LOGGED, refusal, short, valid_id
+from treelane.server.framing import StrictReader
 from treelane.server.progress import RunProgress
 from treelane.server.toml_lsp import SEVERITY, code_actions
 
@@ -73,16 +77,43 @@ class TreelaneProtocol(LanguageServerProtocol):
       finishes and answers with its real result, instead of -32800 while it goes on.
     """
 
+    initialized = False
+
     def structure_message(self, data: dict[str, Any]) -> Any:
+        """The JSON decoder's object hook: every object stays a dict (a nested object that
+        looks like a message is an argument, not a message); see :meth:`handle_message`."""
+        return data
+
+    def handle_message(self, message: Any) -> None:
+        """Check the envelope (one answer per request), then structure and handle it."""
+        if isinstance(message, _Answered):
+            return
+        refused = refusal(message, initialized=self.initialized, shut_down=self._shutdown)
+        if refused is not None:
+            if refused.code == 0:
+                log.warning("%s", refused.message)
+            else:
+                log.warning("refused a request: %s", refused.message)
+                self._send_error(refused.id, refused.code, refused.message)
+            return
         try:
-            return super().structure_message(data)
+            structured = super().structure_message(message)
         except JsonRpcException as exc:
-            if "jsonrpc" in data and "id" in data and "method" in data:
+            if "id" in message and "method" in message:
                 cause = exc.__cause__ or exc
-                msg = f"invalid params for {data['method']}: {_first_line(str(cause))}"
-                self._send_response(data["id"], error=JsonRpcInvalidParams(msg).to_response_error())
-                return _Answered()
-            raise
+                msg = f"invalid params for {message['method']}: {_first_line(str(cause))}"
+                self._send_error(message["id"], JsonRpcInvalidParams.CODE, msg)
+                return
+            log.warning("dropped a message that could not be read: %s", short(message))
+            return
+        if message.get("method") == "initialize" and "id" in message:
+            self.initialized = True
+        super().handle_message(structured)
+
+    def _send_error(self, msg_id: Any, code: int, message: str) -> None:
+        self._send_data(
+            {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}}
+        )
 
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         future = self._request_futures.get(msg_id)
@@ -108,6 +139,7 @@ class TreelaneServer(ConfigDiagnostics):
         self.trusted = True
         self.prewarm = False
         self._config_of: tuple[Path, Path] | None = None  # (workspace root, its treelane.toml)
+        self.reader: StrictReader | None = None
 
     # --- commands ----------------------------------------------------------
 
@@ -383,17 +415,55 @@ class TreelaneServer(ConfigDiagnostics):
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """A message pygls could not even read still gets its one answer (-32700/-32600)."""
-        if isinstance(error, json.JSONDecodeError):
+        if isinstance(error, UnicodeDecodeError):
+            self._invalid_utf8(error)
+        elif isinstance(error, json.JSONDecodeError):
             self._send_raw_error(-32700, f"parse error: {error}")
         elif isinstance(error, AttributeError) and source is JsonRpcException:
             self._send_raw_error(-32600, "invalid request: expected a JSON-RPC message object")
         else:
             log.error("%s", error)
 
-    def _send_raw_error(self, code: int, message: str) -> None:
+    def _send_raw_error(self, code: int, message: str, msg_id: Any = None) -> None:
         self.protocol._send_data(
-            {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}
+            {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}}
         )
+
+    def _invalid_utf8(self, error: UnicodeDecodeError) -> None:
+        """A body that is not UTF-8: answered -32600, with its id when one can be read."""
+        msg_id = None
+        with contextlib.suppress(Exception):
+            data = json.loads(bytes(error.object).decode("utf-8", errors="replace"))
+            if isinstance(data, dict) and valid_id(data.get("id")):
+                msg_id = data["id"]
+            elif isinstance(data, dict) and "id" not in data:
+                log.warning("dropped a notification that is not valid UTF-8")
+                return
+        self._send_raw_error(
+            -32600, f"invalid request: the message is not valid UTF-8 ({error.reason})", msg_id
+        )
+
+    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
+        """Serve stdio with strict framing: a framing error ends the server (non-zero)."""
+        self._stop_event = threading.Event()
+        self.reader = StrictReader(stdin or sys.stdin.buffer, self.thread_pool)
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        try:
+            asyncio.run(
+                run_async(
+                    stop_event=self._stop_event,
+                    reader=self.reader,
+                    protocol=self.protocol,
+                    logger=log,
+                    error_handler=self.report_server_error,
+                )
+            )
+        except BrokenPipeError:
+            log.error("the connection to the client is lost: the server stops")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
 
     def shutdown(self) -> None:
         """On exit: running tasks stop and their runs become 'interrupted' (resumable)."""
@@ -544,9 +614,32 @@ def serve(tcp: tuple[str, int] | None = None, log_level: str = "INFO") -> None:
     """Run the server over stdio (default) or TCP. Logs go to stderr and the client."""
     logging.basicConfig(level=log_level, format="treelane %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pygls").setLevel(logging.WARNING)  # it logs every message at INFO
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(Truncate())
     server = create_server()
-    logging.getLogger("treelane").addHandler(LogForwarder(server))
+    forwarder = LogForwarder(server)
+    forwarder.addFilter(Truncate())
+    logging.getLogger("treelane").addHandler(forwarder)
     if tcp is None:
         server.start_io()
+        error = server.reader.error if server.reader is not None else None
+        if error is not None:
+            raise SystemExit(f"treelane serve: {error}")
     else:
         server.start_tcp(*tcp)
+
+
+class Truncate(logging.Filter):
+    """Log records are cut to a few thousand characters (a request may carry megabytes)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if len(text) > MAX_LOGGED:
+            record.msg = f"{text[:MAX_LOGGED]}... ({len(text):,} characters in all)"
+            record.args = None
+        if record.exc_info and record.exc_text is None:
+            # Tracebacks quote the failing call's arguments: format once, then cut.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if len(record.exc_text) > 4 * MAX_LOGGED:
+                record.exc_text = record.exc_text[: 4 * MAX_LOGGED] + "..."
+        return True

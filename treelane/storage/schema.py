@@ -199,6 +199,27 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         ],
     ),
     (
+        4,
+        [
+            # Owner identity of a run beyond its pid (start time and boot, so a recycled pid
+            # is not taken for it), and a heartbeat per live treelane process.
+            "ALTER TABLE runs ADD COLUMN owner_started REAL",
+            "ALTER TABLE runs ADD COLUMN owner_boot TEXT",
+            """CREATE TABLE owners (
+                pid INTEGER NOT NULL,
+                host TEXT NOT NULL,
+                started REAL NOT NULL,
+                boot TEXT,
+                beat REAL NOT NULL,
+                PRIMARY KEY (pid, host, started)
+            )""",
+            # Output lines carry their emitted order per attempt (batches may be written out
+            # of order by the flusher and the task's own final flush).
+            "ALTER TABLE output ADD COLUMN seq INTEGER",
+            "CREATE INDEX output_seq ON output (run, task, attempt, seq)",
+        ],
+    ),
+    (
         5,
         [
             # Agent workflows: a task's group (matrix expansion or candidate: the task it
