@@ -31,7 +31,9 @@ def _receive(stdout: IO[bytes]) -> dict[str, Any]:
     return result
 
 
-def _initialize(proc: subprocess.Popen[bytes], root: Path, pid: int | None = None) -> dict[str, Any]:
+def _initialize(
+    proc: subprocess.Popen[bytes], root: Path, pid: int | None = None
+) -> dict[str, Any]:
     assert proc.stdin and proc.stdout
     params = {"processId": pid, "rootUri": root.as_uri(), "capabilities": {}}
     _send(proc.stdin, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params})
@@ -42,7 +44,10 @@ def _initialize(proc: subprocess.Popen[bytes], root: Path, pid: int | None = Non
 
 def _serve(args: list[str], cwd: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        SERVE + args, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        SERVE + args,
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
 

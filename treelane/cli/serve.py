@@ -50,6 +50,7 @@ def watch_client(pid: int) -> threading.Thread:
 
 def _alive(pid: int) -> bool:
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        status: str = psutil.Process(pid).status()
+        return status != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
