@@ -51,6 +51,6 @@ def watch_client(pid: int) -> threading.Thread:
 def _alive(pid: int) -> bool:
     try:
         status: str = psutil.Process(pid).status()
-        return status != psutil.STATUS_ZOMBIE
+        return status != str(psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
