@@ -142,6 +142,7 @@ BAD_ARGUMENTS: list[tuple[str, Any]] = [
     ("treelane.trace", {}),
     ("treelane.report", {"run": ""}),
     ("treelane.output", {"run": "r1"}),
+    ("treelane.workflows", {"x": 1}),
 ]
 
 

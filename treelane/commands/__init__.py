@@ -31,6 +31,7 @@ _IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
     "treelane.trace": ("trace", "trace"),
     "treelane.report": ("trace", "report"),
     "treelane.output": ("trace", "output"),
+    "treelane.workflows": ("workflows", "workflows"),
 }
 
 COMMAND_NAMES: tuple[str, ...] = tuple(_IMPLEMENTATIONS)

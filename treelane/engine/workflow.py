@@ -70,6 +70,7 @@ __all__ = [
     "Settings",
     "Task",
     "Workflow",
+    "analyze_config",
     "check_config",
     "load_config",
     "parse_config",
@@ -103,9 +104,16 @@ _NOWHERE = Range(0, 0, 0, 0)
 
 @dataclass(frozen=True)
 class Problem:
+    """One problem of a document. ``code``, ``path``, ``subject`` and ``suggestion`` say
+    enough for an editor to offer a fix (see :mod:`treelane.server.codeactions`)."""
+
     message: str
     range: Range
     severity: str = "error"  # "error" | "warning"
+    code: str = ""  # "syntax" | "unknown-key" | "unknown-need" | "unknown-limit" | ""
+    path: tuple[str | int, ...] = ()  # key path of the offending key or value
+    subject: str = ""  # the unknown key, task or limit name
+    suggestion: str = ""  # the close match offered as "did you mean ...?"
 
 
 class ConfigError(ValueError):
@@ -226,6 +234,11 @@ def check_config(text: str) -> list[Problem]:
     return _analyze(text)[1]
 
 
+def analyze_config(text: str) -> tuple[Config | None, list[Problem]]:
+    """What could be parsed (None for a TOML syntax error) and every problem; never raises."""
+    return _analyze(text)
+
+
 def load_config(path: Path) -> Config:
     """Parse the workflow file at ``path`` (or ``path / treelane.toml`` for a directory).
 
@@ -323,7 +336,7 @@ def _syntax_problem(lines: _Lines, message: str) -> Problem:
         line, col = lines.position(len(lines.text))
     if match:
         message = message[: match.start()]
-    return Problem(f"TOML syntax error: {message}", lines.rest_of_line(line, col))
+    return Problem(f"TOML syntax error: {message}", lines.rest_of_line(line, col), code="syntax")
 
 
 # --------------------------------------------------------------------------- validation
@@ -478,9 +491,14 @@ def _describe(value: object) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _did_you_mean(word: str, candidates: Iterable[str]) -> str:
+def _closest(word: str, candidates: Iterable[str]) -> str:
     match = difflib.get_close_matches(word, sorted(candidates), n=1)
-    return f" (did you mean '{match[0]}'?)" if match else ""
+    return match[0] if match else ""
+
+
+def _did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    match = _closest(word, candidates)
+    return f" (did you mean '{match}'?)" if match else ""
 
 
 def _name_problem(kind: str, name: str) -> str | None:
@@ -514,8 +532,18 @@ class _Checker:
         self.problems: list[Problem] = []
         self._locate = locate
 
-    def report(self, path: _KeyPath, message: str, severity: str = "error") -> None:
-        self.problems.append(Problem(message, self._locate(path), severity))
+    def report(
+        self,
+        path: _KeyPath,
+        message: str,
+        severity: str = "error",
+        *,
+        code: str = "",
+        subject: str = "",
+        suggestion: str = "",
+    ) -> None:
+        where = self._locate(path)
+        self.problems.append(Problem(message, where, severity, code, path, subject, suggestion))
 
     def invalid(self, path: _KeyPath, expected: str, value: object) -> None:
         self.report(path, f"{_render_path(path)}: {expected}, got {_describe(value)}")
@@ -540,8 +568,11 @@ class _Table:
     def check_keys(self, known: tuple[str, ...]) -> None:
         for key in self.data:
             if key not in known:
+                close = _closest(key, known)
                 message = f"unknown key '{key}' {self.where}{_did_you_mean(key, known)}"
-                self.checker.report(self.at(key), message)
+                self.checker.report(
+                    self.at(key), message, code="unknown-key", subject=key, suggestion=close
+                )
 
     def get(self, key: str, convert: Converter[T]) -> T | None:
         """The converted value; None (and a reported problem) if missing or invalid."""
@@ -717,13 +748,17 @@ def _check_references(
         if need == task.name:
             checker.report(at, f"task '{task.name}' needs itself")
         elif need not in names:
-            hint = _did_you_mean(need, names - {task.name})
-            checker.report(at, f"task '{task.name}' needs unknown task '{need}'{hint}")
+            others = names - {task.name}
+            message = f"task '{task.name}' needs unknown task '{need}'{_did_you_mean(need, others)}"
+            close = _closest(need, others)
+            checker.report(at, message, code="unknown-need", subject=need, suggestion=close)
     for limit, index in draft.uses.items():
         if limit not in limits:
             hint = _did_you_mean(limit, limits)
             message = f"task '{task.name}' uses undefined limit '{limit}'{hint}"
-            checker.report((*draft.path, "uses", index), message)
+            close = _closest(limit, limits)
+            at = (*draft.path, "uses", index)
+            checker.report(at, message, code="unknown-limit", subject=limit, suggestion=close)
     if task.isolation == "shared" and len(task.needs) > 1:
         message = (
             f"task '{task.name}' has isolation = \"shared\" but needs {len(task.needs)}"

@@ -21,9 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
-from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
-from pygls.uris import from_fs_path, to_fs_path
 
 from treelane import __version__
 from treelane.commands import COMMAND_NAMES, Command, command
@@ -37,8 +35,9 @@ from treelane.engine.events import (
     RunStarted,
     TaskState,
 )
-from treelane.engine.workflow import CONFIG_FILE, Problem, check_config
+from treelane.engine.workflow import CONFIG_FILE
 from treelane.errors import RequestFailed
+from treelane.server.config_diagnostics import ConfigDiagnostics, file_uri
 from treelane.server.diagnostics import (
     MAX_PER_TASK,
     FileDiagnostic,
@@ -47,6 +46,7 @@ from treelane.server.diagnostics import (
     task_table_range,
 )
 from treelane.server.progress import RunProgress
+from treelane.server.toml_lsp import SEVERITY, code_actions
 
 if TYPE_CHECKING:
     from treelane.engine.core import Engine
@@ -60,6 +60,7 @@ READ_ONLY = frozenset(
         "treelane.trace",
         "treelane.report",
         "treelane.output",
+        "treelane.workflows",
     }
 )
 log = logging.getLogger("treelane.server")
@@ -97,7 +98,7 @@ class TreelaneProtocol(LanguageServerProtocol):
             log.debug("request %s is running: it will answer with its result", msg_id)
 
 
-class TreelaneServer(LanguageServer):
+class TreelaneServer(ConfigDiagnostics):
     def __init__(self) -> None:
         super().__init__("treelane", __version__, protocol_cls=TreelaneProtocol, max_workers=8)
         self.ctx = _ServerContext(self)
@@ -144,15 +145,8 @@ class TreelaneServer(LanguageServer):
             log.exception("command failed")
             raise JsonRpcInternalError(f"internal error: {_first_line(str(exc))}") from None
 
-    def _root(self) -> Path | None:
-        ws = self.workspace
-        if ws.root_path:
-            return Path(ws.root_path)
-        for folder in ws.folders.values():
-            path = to_fs_path(folder.uri)
-            if path:
-                return Path(path)
-        return None
+    def workspace_root(self) -> Path | None:
+        return self.ctx.root or self._root()
 
     # --- engine events (engine threads -> event loop) -------------------------
 
@@ -295,10 +289,14 @@ class TreelaneServer(LanguageServer):
         key = (ev.run, ev.task)
         diags: dict[str, list[types.Diagnostic]] = {}
         toml = engine.ws.root / CONFIG_FILE
-        text = toml.read_text(encoding="utf-8", errors="replace") if toml.exists() else ""
+        doc = self.workspace.text_documents.get(file_uri(toml))
+        if doc is not None:  # what the editor shows, saved or not
+            text = doc.source
+        else:
+            text = toml.read_text(encoding="utf-8", errors="replace") if toml.exists() else ""
         r = task_table_range(text, wf, ev.task)
         tail = list(self.tails.pop(key, []))[-10:]
-        diags[_uri(toml)] = [
+        diags[file_uri(toml)] = [
             types.Diagnostic(
                 range=_range(r.start_line, r.start_col, r.end_line, r.end_col),
                 message=failure_message(ev.task, ev.exit_code, ev.error, tail),
@@ -308,11 +306,11 @@ class TreelaneServer(LanguageServer):
             )
         ]
         for d in self.found.pop(key, []):
-            diags.setdefault(_uri(d.path), []).append(
+            diags.setdefault(file_uri(d.path), []).append(
                 types.Diagnostic(
                     range=_range(d.line, d.col, d.line, d.col + 1),
                     message=d.message,
-                    severity=_SEVERITY[d.severity],
+                    severity=SEVERITY[d.severity],
                     source=f"treelane: {ev.task}",
                 )
             )
@@ -349,52 +347,13 @@ class TreelaneServer(LanguageServer):
 
     # --- diagnostics ---------------------------------------------------------
 
-    def check_document(self, uri: str, text: str) -> None:
-        """Publish the problems of treelane.toml when that file is opened, edited or saved."""
-        if not self._is_config(uri):
-            return
-        self.toml_diags = [_diagnostic(p) for p in check_config(text)]
-        self._republish()
-
     def _publish_config_file(self) -> None:
         engine = self.ctx.current
         if engine is None:
             return
         path = engine.ws.root / CONFIG_FILE
         if path.exists():
-            self.check_document(_uri(path), path.read_text(encoding="utf-8", errors="replace"))
-
-    def _config_file(self) -> Path | None:
-        """The workspace's treelane.toml (the repository is discovered once per root)."""
-        root = self.ctx.root or self._root()
-        if root is None:
-            return None
-        if self._config_of is None or self._config_of[0] != root:
-            self._config_of = (root, _toplevel(root) / CONFIG_FILE)
-        return self._config_of[1]
-
-    def _is_config(self, uri: str) -> bool:
-        path = to_fs_path(uri)
-        if not path or Path(path).name != CONFIG_FILE:
-            return False
-        config = self._config_file()
-        return config is None or Path(path).resolve() == config
-
-    def _republish(self) -> None:
-        by_uri: dict[str, list[types.Diagnostic]] = {}
-        config = self._config_file()
-        if config is not None:
-            by_uri.setdefault(_uri(config), []).extend(self.toml_diags)
-        for diags in self.task_diags.values():
-            for uri, items in diags.items():
-                by_uri.setdefault(uri, []).extend(items)
-        for uri in self.published - set(by_uri):
-            by_uri[uri] = []
-        for uri, items in by_uri.items():
-            self.text_document_publish_diagnostics(
-                types.PublishDiagnosticsParams(uri=uri, diagnostics=items)
-            )
-        self.published = {u for u, items in by_uri.items() if items}
+            self.check_document(file_uri(path), path.read_text(encoding="utf-8", errors="replace"))
 
     # --- plumbing --------------------------------------------------------------
 
@@ -460,38 +419,9 @@ def _quiet(fn: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-def _toplevel(root: Path) -> Path:
-    with contextlib.suppress(Exception):
-        from treelane.engine import git
-
-        return git.discover(root).toplevel
-    return root.resolve()
-
-
-def _uri(path: Path) -> str:
-    return from_fs_path(str(path)) or path.as_uri()
-
-
 def _range(l1: int, c1: int, l2: int, c2: int) -> types.Range:
     return types.Range(
         start=types.Position(line=l1, character=c1), end=types.Position(line=l2, character=c2)
-    )
-
-
-_SEVERITY = {
-    "error": types.DiagnosticSeverity.Error,
-    "warning": types.DiagnosticSeverity.Warning,
-    "information": types.DiagnosticSeverity.Information,
-}
-
-
-def _diagnostic(p: Problem) -> types.Diagnostic:
-    r = p.range
-    return types.Diagnostic(
-        range=_range(r.start_line, r.start_col, r.end_line, r.end_col),
-        message=p.message,
-        severity=_SEVERITY.get(p.severity, _SEVERITY["error"]),
-        source="treelane",
     )
 
 
@@ -530,6 +460,20 @@ def create_server() -> TreelaneServer:
     def did_save(ls: TreelaneServer, params: types.DidSaveTextDocumentParams) -> None:
         doc = ls.workspace.get_text_document(params.text_document.uri)
         ls.check_document(doc.uri, doc.source)
+
+    @ls.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+    )
+    def code_action(ls: TreelaneServer, params: types.CodeActionParams) -> Any:
+        if not ls._is_config(params.text_document.uri):
+            return None
+        doc = ls.workspace.get_text_document(params.text_document.uri)
+        return code_actions(doc.uri, doc.source, params.range, params.context)
+
+    @ls.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def watched_files(ls: TreelaneServer, params: types.DidChangeWatchedFilesParams) -> None:
+        ls.files_changed(params)
 
     @ls.feature(types.SHUTDOWN)
     async def shutdown(ls: TreelaneServer, *args: Any) -> None:
