@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-    { ignores: ['dist/**', 'out/**', 'node_modules/**', '*.vsix'] },
+    { ignores: ['dist/**', 'out/**', 'node_modules/**', '*.vsix', '.code-server/**', 'test/e2e-results/**'] },
     {
         files: ['**/*.mjs'],
         extends: [js.configs.recommended],

@@ -227,8 +227,23 @@ def build_parser() -> Parser:
         "treelane.cli.serve:serve",
         client=False,
     )
-    p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    transport = p.add_mutually_exclusive_group()
+    transport.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    transport.add_argument(
+        "--stdio", action="store_true", help="speak LSP over stdin/stdout (the default)"
+    )
+    p.add_argument(
+        "--clientProcessId",
+        dest="client_pid",
+        type=int,
+        metavar="PID",
+        help="exit when this process (the editor) exits",
+    )
     p.add_argument("--log-level", default="INFO")
+    p.epilog = (
+        "--stdio and --clientProcessId=PID are the arguments LSP clients pass by convention "
+        "(VS Code's vscode-languageclient does)."
+    )
     return parser
 
 

@@ -115,6 +115,18 @@ class TreelaneProtocol(LanguageServerProtocol):
             {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}}
         )
 
+    def _send_handler_result(self, future: Any, *, msg_id: Any) -> None:
+        """A request refused as expected (-32602 bad arguments, -32803 cannot be done now,
+        e.g. "nothing to undo") is answered without a traceback or an error in the log."""
+        if future.done() and not future.cancelled():
+            exc = future.exception()
+            if isinstance(exc, JsonRpcException) and exc.code in (REQUEST_FAILED, -32602):
+                self._request_futures.pop(msg_id, None)
+                log.info("request %s refused: %s", msg_id, exc.message)
+                self._send_response(msg_id, error=exc.to_response_error())
+                return
+        super()._send_handler_result(future, msg_id=msg_id)
+
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         future = self._request_futures.get(msg_id)
         if future is not None and not future.done():

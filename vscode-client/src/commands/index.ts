@@ -4,9 +4,10 @@
  * workspace, and errors are shown to the user.
  */
 import * as vscode from 'vscode';
-import { describeError, isCancellation } from '../core/errors';
+import { describeError, isCancellation, isRequestFailed } from '../core/errors';
 import { READ_ONLY_UI_COMMANDS, UiCommand, type UiCommandId } from '../common/constants';
-import { logError } from '../common/log';
+import { logError, logWarn } from '../common/log';
+import { selectInterpreter } from '../common/python';
 import type { CommandContext, CommandHandler } from './context';
 import { cancelRun, cancelTask, mergeRun, refreshRuns, resumeRun, showOutput, showStatus, startWorkflow } from './runs';
 import { checkpointWorktree, cleanupWorktrees, openWorktree, redoWorktree, undoWorktree } from './worktrees';
@@ -33,6 +34,7 @@ function handlers(ctx: CommandContext): Record<UiCommandId, CommandHandler> {
             ctx.runs.reset();
             await ctx.server.restart();
         },
+        [UiCommand.selectInterpreter]: () => selectInterpreter(),
     };
 }
 
@@ -54,6 +56,12 @@ function guarded(id: UiCommandId, handler: CommandHandler): CommandHandler {
             await handler(...args);
         } catch (e) {
             if (isCancellation(e)) {
+                return;
+            }
+            if (isRequestFailed(e)) {
+                // A request that is valid but cannot be done now ("nothing to undo"): expected.
+                logWarn(`${id}: ${describeError(e)}`);
+                void vscode.window.showWarningMessage(`Treelane: ${describeError(e)}`);
                 return;
             }
             logError(`Command ${id} failed`, e);

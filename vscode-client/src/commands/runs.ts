@@ -8,6 +8,7 @@ import { runDescription, runIcon, runLabel, taskDescription, taskIcon } from '..
 import { resolveConflictPath } from '../core/worktrees';
 import { isTaskNode } from '../ui/runsTree';
 import { pickRunOrTask, pickWorkflow } from '../ui/pickers';
+import { showRunProgress } from '../ui/runProgress';
 import { info, runFromNodeOrPick, warn, withProgress, type CommandContext } from './context';
 
 export async function startWorkflow(ctx: CommandContext): Promise<void> {
@@ -15,16 +16,10 @@ export async function startWorkflow(ctx: CommandContext): Promise<void> {
     if (workflow === undefined) {
         return;
     }
-    const result = await withProgress(`starting ${workflow}…`, () => ctx.server.api.start(workflow));
+    const result = await ctx.server.api.start(workflow);
     ctx.runs.started(result);
-    const showOutput = 'Show Output';
-    const choice = await info(
-        `started "${result.workflow || workflow}" as run ${result.run} (${plural(result.tasks.length, 'task')}).`,
-        showOutput,
-    );
-    if (choice === showOutput) {
-        ctx.outputs.show(result.run);
-    }
+    // The progress notification says it started; the outcome is one notification at the end.
+    showRunProgress(ctx.runs, ctx.server.api, result.run, `${result.workflow || workflow} ${result.run}`);
 }
 
 interface StatusItem extends vscode.QuickPickItem {
@@ -131,7 +126,7 @@ export async function resumeRun(ctx: CommandContext, node: unknown): Promise<voi
     if (result.requeued.length === 0) {
         await info(`run ${result.run} had nothing to resume.`);
     } else {
-        await info(`resumed run ${result.run}: requeued ${result.requeued.join(', ')}.`);
+        showRunProgress(ctx.runs, ctx.server.api, result.run, `${runLabel(run)} ${result.run} (resumed)`);
     }
 }
 

@@ -24,12 +24,12 @@ export async function exportTrace(ctx: CommandContext, node: unknown): Promise<v
     if (run === undefined) {
         return;
     }
-    const folder = vscode.workspace.workspaceFolders?.[0];
+    // Outside the work tree: a trace is not part of the project (the OS temp folder).
     const fileName = `treelane-trace-${safeFileName(run.run)}.json`;
     const target = await vscode.window.showSaveDialog({
         title: `Export the trace of ${runLabel(run)} ${run.run}`,
         saveLabel: 'Export',
-        defaultUri: folder ? vscode.Uri.joinPath(folder.uri, fileName) : vscode.Uri.file(path.join(os.homedir(), fileName)),
+        defaultUri: vscode.Uri.file(path.join(os.tmpdir(), fileName)),
         filters: { 'Trace Event JSON': ['json'] },
     });
     if (target === undefined) {

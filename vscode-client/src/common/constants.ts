@@ -35,6 +35,7 @@ export const UiCommand = {
     showOutput: 'treelane.ui.showOutput',
     refresh: 'treelane.ui.refresh',
     restart: 'treelane.ui.restart',
+    selectInterpreter: 'treelane.ui.selectInterpreter',
 } as const;
 export type UiCommandId = (typeof UiCommand)[keyof typeof UiCommand];
 
@@ -46,10 +47,12 @@ export const READ_ONLY_UI_COMMANDS: ReadonlySet<UiCommandId> = new Set<UiCommand
     UiCommand.showOutput,
     UiCommand.refresh,
     UiCommand.restart,
+    UiCommand.selectInterpreter,
 ]);
 
 export const ConfigKey = {
     python: 'python',
     serverArgs: 'serverArgs',
     traceServer: 'trace.server',
+    progressLocation: 'progressLocation',
 } as const;

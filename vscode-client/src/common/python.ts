@@ -7,7 +7,7 @@
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { resolveInterpreter, type Interpreter } from '../core/interpreter';
-import { PYTHON_EXTENSION_ID } from './constants';
+import { CONFIG_SECTION, ConfigKey, PYTHON_EXTENSION_ID } from './constants';
 import { logWarn } from './log';
 import type { TreelaneSettings } from './settings';
 
@@ -126,4 +126,28 @@ export async function findInterpreter(
         home: os.homedir(),
         env: process.env,
     });
+}
+
+/**
+ * "Select Interpreter…": the Python extension's picker when it is installed (treelane then
+ * follows its choice unless treelane.python is set), else a file dialog whose choice is
+ * written to treelane.python in the User settings.
+ */
+export async function selectInterpreter(): Promise<void> {
+    if (vscode.extensions.getExtension(PYTHON_EXTENSION_ID) !== undefined) {
+        await vscode.commands.executeCommand('python.setInterpreter');
+        return;
+    }
+    const picked = await vscode.window.showOpenDialog({
+        title: 'Treelane: the Python interpreter that has treelane installed',
+        openLabel: 'Use This Interpreter',
+        canSelectMany: false,
+        canSelectFolders: false,
+    });
+    const file = picked?.[0];
+    if (file !== undefined) {
+        await vscode.workspace
+            .getConfiguration(CONFIG_SECTION)
+            .update(ConfigKey.python, file.fsPath, vscode.ConfigurationTarget.Global);
+    }
 }

@@ -2,6 +2,8 @@
  * The language client's lifecycle: start `python -m treelane serve` over
  * stdio, restart it on demand, and send it commands.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import * as vscode from 'vscode';
 import {
     CloseAction,
@@ -10,11 +12,9 @@ import {
     LanguageClient,
     RevealOutputChannelOn,
     State,
-    TransportKind,
     type CloseHandlerResult,
     type ErrorHandler,
     type ErrorHandlerResult,
-    type Executable,
     type LanguageClientOptions,
 } from 'vscode-languageclient/node';
 import { TreelaneApi } from '../core/api';
@@ -25,6 +25,7 @@ import {
     decodeTaskStateParams,
 } from '../core/decode';
 import { describeError } from '../core/errors';
+import { describeStartFailure, forwardedToClient, StderrClassifier, type StartFailure } from '../core/serverProcess';
 import { serverArgs, type Interpreter } from '../core/interpreter';
 import {
     isReadOnlyCommand,
@@ -37,10 +38,10 @@ import {
     type TaskStateParams,
 } from '../core/protocol';
 import type { ServerState } from '../core/statusText';
-import { CLIENT_ID, CLIENT_NAME, CONFIG_FILE, CONFIG_SECTION } from './constants';
+import { CLIENT_ID, CLIENT_NAME, CONFIG_FILE, CONFIG_SECTION, UiCommand } from './constants';
 import { logError, logInfo, logWarn } from './log';
 import { findInterpreter } from './python';
-import { getSettings } from './settings';
+import { getSettings, type TreelaneSettings } from './settings';
 
 export interface ServerOptions {
     log: vscode.LogOutputChannel;
@@ -174,19 +175,30 @@ export class TreelaneServer implements vscode.Disposable {
         // In an untrusted workspace the server does not run inside it, so
         // `python -m treelane` cannot import a module planted there.
         const cwd = trusted && folder?.uri.scheme === 'file' ? folder.uri.fsPath : this.options.safeDirectory;
-        const args = serverArgs(settings.serverArgs);
+        // --stdio and --clientProcessId as vscode-languageclient passes them for stdio servers:
+        // the server exits when this extension host does.
+        const args = [...serverArgs(settings.serverArgs), '--stdio', `--clientProcessId=${process.pid}`];
         this.current = interpreter;
         this.cwd = cwd;
-        logInfo(`Starting ${interpreter.command} ${args.join(' ')} (interpreter from ${interpreter.source}, cwd ${cwd})`);
+        logInfo(
+            `Starting ${interpreter.command} ${args.join(' ')} (interpreter ${describeSource(interpreter, settings)}, cwd ${cwd})`,
+        );
 
-        const executable: Executable = {
+        const launch: ServerLaunch = {
             command: interpreter.command,
             args,
-            transport: TransportKind.stdio,
-            options: { cwd, env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' } },
+            cwd,
+            env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' },
         };
+        const started = new StartedProcess();
         let reachedRunning = false;
-        const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, executable, this.clientOptions(trusted, () => reachedRunning));
+        const serverOptions = Object.assign(() => Promise.resolve(started.spawn(launch)), { launch });
+        const client = new LanguageClient(
+            CLIENT_ID,
+            CLIENT_NAME,
+            serverOptions,
+            this.clientOptions(trusted, () => reachedRunning, started),
+        );
         client.onDidChangeState((event) => {
             if (event.newState === State.Running) {
                 reachedRunning = true;
@@ -195,15 +207,27 @@ export class TreelaneServer implements vscode.Disposable {
                 this.stateEmitter.fire(this.state);
             }
         });
+        // The extension shows its own cancellable progress per run (ui/runProgress): without
+        // this, the library would also show the server's work-done progress in the status bar.
+        client.registerFeature({
+            getState: () => ({ kind: 'static' }),
+            fillClientCapabilities: (capabilities) => {
+                capabilities.window = { ...capabilities.window, workDoneProgress: false };
+            },
+            initialize: () => undefined,
+            clear: () => undefined,
+        });
         this.registerNotifications(client);
         this.client = client;
         this.stateEmitter.fire('starting');
         try {
             await client.start();
         } catch (e) {
-            logError('The Treelane server did not start', e);
+            const failure = await started.failure(interpreter, e);
+            const message = describeStartFailure(failure);
+            logError(message);
             this.stateEmitter.fire(this.state);
-            void this.reportStartFailure(interpreter, e);
+            void this.reportStartFailure(message);
             return;
         }
         this.stateEmitter.fire(this.state);
@@ -226,15 +250,22 @@ export class TreelaneServer implements vscode.Disposable {
         this.stateEmitter.fire('stopped');
     }
 
-    private clientOptions(trusted: boolean, reachedRunning: () => boolean): LanguageClientOptions {
+    private clientOptions(trusted: boolean, reachedRunning: () => boolean, started: StartedProcess): LanguageClientOptions {
         return {
             documentSelector: [{ scheme: 'file', pattern: `**/${CONFIG_FILE}` }],
+            // The server reloads treelane.toml on workspace/didChangeWatchedFiles.
             synchronize: { fileEvents: this.watcher },
             outputChannel: this.options.log,
             traceOutputChannel: this.options.log,
             revealOutputChannelOn: RevealOutputChannelOn.Never,
             initializationOptions: { trusted, client: 'vscode' },
             errorHandler: new RestartingErrorHandler(reachedRunning),
+            // A failed start is reported once, by reportStartFailure (not the library's toast).
+            initializationFailedHandler: () => false,
+            stdioOptions: {
+                stdout: (input) => input.resume(),
+                stderr: (input, channel) => started.pipeStderr(input, channel, reachedRunning),
+            },
             middleware: {
                 // The server's own commands (treelane.start, …) that
                 // vscode-languageclient registers: no changes when untrusted.
@@ -273,21 +304,87 @@ export class TreelaneServer implements vscode.Disposable {
         on(ServerNotification.runFinished, decodeRunFinishedParams, this.runFinishedEmitter);
     }
 
-    private async reportStartFailure(interpreter: Interpreter, error: unknown): Promise<void> {
+    private async reportStartFailure(message: string): Promise<void> {
+        const selectInterpreter = 'Select Interpreter…';
         const openSettings = 'Open Settings';
         const showLog = 'Show Log';
-        const choice = await vscode.window.showErrorMessage(
-            `Treelane: could not start "${interpreter.command} -m treelane serve" ` +
-                `(interpreter from ${interpreter.source}): ${describeError(error)}. ` +
-                'Is treelane installed in that interpreter? Set "treelane.python" to choose another.',
-            openSettings,
-            showLog,
-        );
-        if (choice === openSettings) {
+        const choice = await vscode.window.showErrorMessage(message, selectInterpreter, openSettings, showLog);
+        if (choice === selectInterpreter) {
+            await vscode.commands.executeCommand(UiCommand.selectInterpreter);
+        } else if (choice === openSettings) {
             await vscode.commands.executeCommand('workbench.action.openSettings', `${CONFIG_SECTION}.python`);
         } else if (choice === showLog) {
             this.options.log.show(true);
         }
+    }
+}
+
+/** Where the interpreter came from, for the log: the setting's scope, or the fallback. */
+function describeSource(interpreter: Interpreter, settings: TreelaneSettings): string {
+    if (interpreter.source === 'setting') {
+        return `from the treelane.python setting (${settings.pythonScope ?? 'default'})`;
+    }
+    return interpreter.source === 'python-extension' ? 'from the Python extension' : 'default';
+}
+
+export interface ServerLaunch {
+    command: string;
+    args: string[];
+    cwd: string;
+    env: NodeJS.ProcessEnv;
+}
+
+/** The server's process: spawned for the language client, watched for a failed start. */
+class StartedProcess {
+    private child: ChildProcess | undefined;
+    private spawnError: string | undefined;
+    private readonly stderr: string[] = [];
+    private exited: Promise<number | null> | undefined;
+
+    spawn(launch: ServerLaunch): ChildProcess {
+        const child = spawn(launch.command, launch.args, { cwd: launch.cwd, env: launch.env, stdio: 'pipe' });
+        this.child = child;
+        this.exited = new Promise((resolve) => {
+            child.once('error', (e) => {
+                this.spawnError = e.message;
+                resolve(null);
+            });
+            child.once('exit', (code) => resolve(code));
+        });
+        return child;
+    }
+
+    /** Logs each stderr line at its level; keeps the first lines for a start failure. */
+    pipeStderr(input: NodeJS.ReadableStream, channel: vscode.OutputChannel, connected: () => boolean): void {
+        const classifier = new StderrClassifier();
+        const log = channel as vscode.LogOutputChannel;
+        createInterface({ input, crlfDelay: Infinity, terminal: false }).on('line', (text) => {
+            if (this.stderr.length < 50) {
+                this.stderr.push(text);
+            }
+            const line = classifier.classify(text);
+            if (!forwardedToClient(line, connected())) {
+                log[line.level](text);
+            }
+        });
+    }
+
+    /** What is known about a failed start (waits briefly for the exit code). */
+    async failure(interpreter: Interpreter, error: unknown): Promise<StartFailure> {
+        const exitCode = await Promise.race([
+            this.exited ?? Promise.resolve(null),
+            new Promise<null>((resolve) => setTimeout(() => resolve(null), 3000)),
+        ]);
+        if (exitCode === null && this.spawnError === undefined && this.child?.exitCode === null) {
+            logWarn(`The server did not answer initialize: ${describeError(error)}`);
+        }
+        return {
+            command: interpreter.command,
+            source: interpreter.source,
+            exitCode: exitCode ?? this.child?.exitCode ?? null,
+            spawnError: this.spawnError,
+            stderr: this.stderr,
+        };
     }
 }
 

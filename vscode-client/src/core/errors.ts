@@ -32,6 +32,11 @@ export function isCancellation(e: unknown): boolean {
     return e instanceof Error && (e.name === 'Canceled' || e.name === 'CancellationError');
 }
 
+/** Whether the server refused a valid request that cannot be done now (-32803). */
+export function isRequestFailed(e: unknown): boolean {
+    return isCodedError(e) && e.code === ServerErrorCode.requestFailed;
+}
+
 /** A one-line message for an error from the server or the client. */
 export function describeError(e: unknown): string {
     if (isCodedError(e)) {

@@ -84,7 +84,7 @@ export function runTooltip(run: RunRecord): string {
 /** e.g. "1.2 s · attempt 2 · exit 1". */
 export function taskDescription(task: TaskRecord): string {
     const parts: string[] = [];
-    if (task.state === 'queued' || task.state === 'running') {
+    if (task.state === 'queued' || task.state === 'running' || task.state === 'cancelled') {
         parts.push(task.state);
     }
     if (task.durationMs !== null) {
@@ -93,7 +93,8 @@ export function taskDescription(task: TaskRecord): string {
     if (task.attempt > 1) {
         parts.push(`attempt ${task.attempt}`);
     }
-    if (task.exitCode !== null && task.exitCode !== 0) {
+    // A cancelled task was stopped by a signal: its exit code (-15) says nothing more.
+    if (task.exitCode !== null && task.exitCode !== 0 && task.state !== 'cancelled') {
         parts.push(`exit ${task.exitCode}`);
     }
     return parts.join(' · ');
@@ -104,7 +105,7 @@ export function taskTooltip(run: RunRecord, task: TaskRecord): string {
     if (task.durationMs !== null) {
         lines.push(`Duration: ${formatDuration(task.durationMs)}`);
     }
-    if (task.exitCode !== null) {
+    if (task.exitCode !== null && task.state !== 'cancelled') {
         lines.push(`Exit code: ${task.exitCode}`);
     }
     if (task.worktree) {

@@ -32,6 +32,32 @@ export interface ExecutableLike {
     command: string;
     args?: string[];
     options?: { cwd?: string };
+    transport?: TransportKind;
+}
+
+/** The extension's function-form server options, which carry the command line they spawn. */
+export interface LaunchingServerOptions {
+    (): Promise<unknown>;
+    launch: { command: string; args: string[]; cwd: string };
+}
+
+/** What the real library would spawn: an Executable gets `--stdio` appended (stdio transport). */
+export interface Spawned {
+    command: string;
+    args: string[];
+    options: { cwd?: string };
+}
+
+function spawnedBy(options: ExecutableLike | LaunchingServerOptions): Spawned {
+    if (typeof options === 'function') {
+        const { command, args, cwd } = options.launch;
+        return { command, args: [...args], options: { cwd } };
+    }
+    const args = [...(options.args ?? [])];
+    if (options.transport === undefined || options.transport === TransportKind.stdio) {
+        args.push('--stdio');
+    }
+    return { command: options.command, args, options: options.options ?? {} };
 }
 
 export interface ClientOptionsLike {
@@ -62,13 +88,22 @@ export class LanguageClient {
     readonly notificationHandlers = new Map<string, (params: unknown) => void>();
     private readonly stateListeners: StateListener[] = [];
 
+    readonly features: unknown[] = [];
+    /** The command line the real library would run for these server options. */
+    readonly serverOptions: Spawned;
+
     constructor(
         readonly id: string,
         readonly name: string,
-        readonly serverOptions: ExecutableLike,
+        options: ExecutableLike | LaunchingServerOptions,
         readonly clientOptions: ClientOptionsLike,
     ) {
+        this.serverOptions = spawnedBy(options);
         server.clients.push(this);
+    }
+
+    registerFeature(feature: unknown): void {
+        this.features.push(feature);
     }
 
     onDidChangeState(listener: StateListener): { dispose(): void } {

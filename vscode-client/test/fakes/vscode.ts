@@ -243,7 +243,8 @@ export const window = {
         return Promise.resolve(options?.canPickMany ? (item ? [item] : undefined) : item);
     },
     showInputBox: () => Promise.resolve(fake.inputBox()),
-    withProgress: <T>(_options: unknown, task: (progress: unknown, token: unknown) => Promise<T>) => task({ report: () => undefined }, {}),
+    withProgress: <T>(_options: unknown, task: (progress: unknown, token: unknown) => Promise<T>) =>
+        task({ report: () => undefined }, { isCancellationRequested: false, onCancellationRequested: () => new Disposable() }),
     showTextDocument: () => Promise.resolve(undefined),
     showSaveDialog: () => Promise.resolve(undefined),
     createWebviewPanel: () => ({
@@ -266,6 +267,11 @@ export const workspace = {
     getConfiguration: (section?: string) => ({
         get: <T>(key: string, fallback?: T): T | undefined =>
             (fake.config.get(section ? `${section}.${key}` : key) as T | undefined) ?? fallback,
+        /** The fake's settings are User settings. */
+        inspect: <T>(key: string): { key: string; globalValue?: T } => ({
+            key,
+            globalValue: fake.config.get(section ? `${section}.${key}` : key) as T | undefined,
+        }),
     }),
     createFileSystemWatcher: () => ({
         onDidCreate: () => new Disposable(),
@@ -304,4 +310,8 @@ export const commands = {
 
 export const extensions = {
     getExtension: (): undefined => undefined,
+};
+
+export const env = {
+    remoteName: undefined as string | undefined,
 };
