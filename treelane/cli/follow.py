@@ -99,11 +99,13 @@ async def follow(
             continue
         if method == "treelane/notice":
             if params.get("code") == "run-failed":
-                continue  # the command ends with the reason itself
+                view.handle(method, params)
+                continue  # the command ends with the reason itself (not on stderr twice)
             # Warnings go to stderr; the window/showMessage that repeats it is skipped.
             told.add(str(params.get("message")))
             level = params.get("level", "info")
             print(f"treelane: {level}: {params.get('message')}", file=sys.stderr, flush=True)
+            view.handle(method, params)  # --json: a line of its own, like every notification
             continue
         if method == "window/showMessage" and params.get("message") in told:
             continue
@@ -137,7 +139,11 @@ def outcome(final: dict[str, Any], interrupts: Interrupts) -> int:
         code = EXIT_INTERRUPTED if interrupts.count else 1
         raise CliError(f"{run} cancelled{by}; resume it with: treelane resume {final['run']}", code)
     failures = final.get("failures") or {}
-    why = ", ".join(f"{task} ({error})" for task, error in failures.items())
+    why = final.get("reason") or ", ".join(f"{task} ({error})" for task, error in failures.items())
+    if final.get("conflicts"):
+        why += f"; resolve with: treelane resolve {final['run']}"
+        if not str(final.get("reason", "")).startswith("final tasks"):
+            why += " " + (list(failures) or ["TASK"])[0]
     if state == "interrupted":
         why = f"resume it with: treelane resume {final['run']}"
     raise CliError(f"{run} {state}" + (f": {why}" if why else ""))

@@ -132,6 +132,8 @@ def status(p: Printer, result: dict[str, Any], one_run: bool) -> None:
             f"started {local_time(r.get('started'))} · took {took(r)} · "
             f"base {short(r.get('base'))} · result {short(r.get('result'))}"
         )
+        if r.get("reason"):
+            p.line(f"reason: {r['reason']}", "bold red")
         p.table(
             ["task", "state", "attempt", "worktree", "exit", "duration"],
             [
@@ -194,7 +196,9 @@ def worktrees(p: Printer, result: dict[str, Any]) -> None:
         [
             [
                 w["id"],
-                w["state"] + (f" (drift: {w['drift']})" if w.get("drift") else ""),
+                w["state"]
+                + (f" (drift: {w['drift']})" if w.get("drift") else "")
+                + (f" ({w['pending']} pending)" if w.get("pending") else ""),
                 w.get("run") or "-",
                 w.get("task") or "-",
                 short(w.get("commit")),

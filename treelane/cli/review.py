@@ -157,10 +157,12 @@ def write_merge(result: dict[str, Any], what: str, into: str, preview: bool, col
     else:
         done = f"merged {what} into {into}: {render.short(result['commit'])} ({style}, "
         out.write(_paint(done + f"{result['summary']})", "32", colour) + "\n")
-    for f in result.get("files", []):
+    files = result.get("files", [])
+    width = max((len(_label(f)) for f in files), default=0)
+    for f in files:
         status = _paint(f["status"], _COLOURS[f["status"]], colour)
-        counts = "binary" if f["binary"] else f"+{f['additions']} −{f['deletions']}"
-        out.write(f" {status} {_label(f)}  {counts}\n")
+        counts = "binary" if f["binary"] else f"+{f['additions']} \u2212{f['deletions']}"
+        out.write(f" {status} {_label(f).ljust(width)}  {counts}\n")
     out.flush()
 
 

@@ -29,7 +29,6 @@ import psutil
 
 from treelane.engine import diff, git, merge, results, snapshot
 from treelane.engine.merge import Conflict
-from treelane.engine.pool import HOST, owner_alive
 from treelane.engine.worktree_base import WORKTREE
 from treelane.errors import RequestFailed
 
@@ -173,7 +172,7 @@ def recover(engine: Engine) -> list[int]:
     repo = engine.ws.root
     finished = []
     for row in engine.store.query("SELECT * FROM merges WHERE state = 'pending' ORDER BY id"):
-        if row["owner_pid"] == os.getpid() or owner_alive(row["owner_pid"], HOST, None):
+        if row["owner_pid"] == os.getpid() or not _gone(row["owner_pid"], row["owner_started"]):
             continue
         ref = f"refs/heads/{row['into_branch']}"
         tip = git.run(["rev-parse", "--verify", "--quiet", ref], repo, check=False).stdout.strip()
@@ -319,6 +318,7 @@ def _journal(
                     "index_after": after[1] if after else None,
                     "state": "pending",
                     "owner_pid": os.getpid(),
+                    "owner_started": _started(os.getpid()),
                     "created": time.time(),
                 }
             )
@@ -352,9 +352,7 @@ def _recorded_git(engine: Engine, mid: int, args: list[str], cwd: Path) -> None:
     proc = subprocess.Popen(
         ["git", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    started = None
-    with contextlib.suppress(psutil.Error):
-        started = psutil.Process(proc.pid).create_time()
+    started = _started(proc.pid)
     engine.store.execute(
         "UPDATE merges SET git_pid = ?, git_started = ? WHERE id = ?", (proc.pid, started, mid)
     )
@@ -363,10 +361,33 @@ def _recorded_git(engine: Engine, mid: int, args: list[str], cwd: Path) -> None:
         raise git.GitError(args, proc.returncode, err.decode(errors="replace"))
 
 
+def _started(pid: int) -> float | None:
+    try:
+        return float(psutil.Process(pid).create_time())
+    except psutil.Error:
+        return None
+
+
+def _gone(pid: int | None, started: float | None) -> bool:
+    """Has this process ended? A zombie has; so has a recycled pid (another start time).
+    The journal is written on this host (the store lives in the repository's git dir)."""
+    if pid is None:
+        return True
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return True
+        return started is not None and abs(proc.create_time() - started) > 1.0
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.Error:
+        return False
+
+
 def _clear_locks(repo: Path, wt: Path | None, row: dict[str, Any]) -> None:
     """Remove the index.lock (and the branch's ref lock) that the journalled git process
     left: taken after the journal was written, by a process that is provably gone."""
-    if row["git_pid"] is None or owner_alive(row["git_pid"], HOST, row["git_started"]):
+    if row["git_pid"] is None or not _gone(row["git_pid"], row["git_started"]):
         return
     locks = [git.git_path(repo, f"refs/heads/{row['into_branch']}.lock")]
     if wt is not None and wt.is_dir():

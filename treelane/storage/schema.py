@@ -174,6 +174,7 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 index_after TEXT,
                 state TEXT NOT NULL,
                 owner_pid INTEGER,
+                owner_started REAL,
                 git_pid INTEGER,
                 git_started REAL,
                 created REAL NOT NULL,
