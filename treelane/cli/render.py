@@ -210,7 +210,9 @@ def worktrees(p: Printer, result: dict[str, Any]) -> None:
         [
             [
                 w["id"],
-                w["state"] + (f" (drift: {w['drift']})" if w.get("drift") else ""),
+                w["state"]
+                + (f" (drift: {w['drift']})" if w.get("drift") else "")
+                + (f" ({w['pending']} pending)" if w.get("pending") else ""),
                 w.get("run") or "-",
                 w.get("task") or "-",
                 short(w.get("commit")),

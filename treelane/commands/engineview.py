@@ -7,7 +7,7 @@ from typing import Any
 
 from treelane.engine import git
 from treelane.engine.core import Engine
-from treelane.engine.queries import Reader
+from treelane.engine.queries import Reader, pending
 
 
 class EngineView:
@@ -41,6 +41,7 @@ class EngineView:
             "task": None,
             "branch": git.current_branch(root),
             "drift": None,
+            "pending": pending(self.db, "main", str(self.root)),
         }
         managed = [
             {
@@ -53,6 +54,7 @@ class EngineView:
                 "task": w.task,
                 "branch": None,
                 "drift": w.drift,
+                "pending": pending(self.db, w.id, w.path),
             }
             for w in self.engine.pool.list()
         ]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from treelane.commands.context import Context
-from treelane.engine.queries import Reader, last_sample
+from treelane.engine.queries import Reader, last_sample, pending
 from treelane.errors import RequestFailed
 
 CONFIG_FILE = "treelane.toml"
@@ -229,6 +229,7 @@ class LightView:
             "task": None,
             "branch": branch,
             "drift": None,
+            "pending": pending(self.db, "main", str(self.root)),
         }
         managed = []
         for row in self.db.query("SELECT * FROM worktrees ORDER BY created"):
@@ -259,6 +260,7 @@ class LightView:
                     "task": row["task"],
                     "branch": None,
                     "drift": drift,
+                    "pending": pending(self.db, row["id"], str(path)),
                 }
             )
         return [main, *managed]

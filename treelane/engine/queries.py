@@ -296,3 +296,15 @@ def checkpoint_rows(db: Reader, worktree: str) -> tuple[list[dict[str, Any]], in
     )
     head = db.one("SELECT current FROM checkpoint_heads WHERE worktree = ?", (worktree,))
     return rows, (head["current"] if head else None)
+
+
+def pending(db: Reader, wt_id: str, path: str) -> str | None:
+    """An interrupted operation on a worktree that the next command completes: ``merge``
+    (a journalled merge into it), ``restore`` (an undo or redo), or None."""
+    if db.one("SELECT 1 FROM merges WHERE state = 'pending' AND worktree = ?", (path,)):
+        return "merge"
+    head = db.one(
+        "SELECT pending FROM checkpoint_heads WHERE worktree = ? AND pending IS NOT NULL",
+        (wt_id,),
+    )
+    return "restore" if head else None
