@@ -233,6 +233,10 @@ class Engine:
         row = self._run_row(run_id)
         live = self.scheduler.runs.get(run_id)
         if live is not None:
+            members = [n for n, t in live.tasks.items() if task and t.spec.group == task]
+            if task is not None and task not in live.tasks and members:
+                # A matrix task: cancel every expansion.
+                return [c for m in members for c in self.scheduler.cancel(run_id, m)]
             if task is not None and task not in live.tasks:
                 raise RequestFailed(f"run {run_id} has no task {task!r}")
             return self.scheduler.cancel(run_id, task)
