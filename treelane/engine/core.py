@@ -242,19 +242,19 @@ class Engine:
             return self.scheduler.cancel(run_id, task)
         if row["state"] != "running" or not owner_alive(row["owner_pid"], row["owner_host"], None):
             raise RequestFailed(f"run {run_id} is not running (state: {row['state']})")
-        names = [
-            r["name"]
-            for r in self.store.query(
-                "SELECT name FROM tasks WHERE run = ? AND state IN ('queued', 'running') "
-                "ORDER BY idx",
-                (run_id,),
-            )
-        ]
+        rows = self.store.query(
+            "SELECT name, grp FROM tasks WHERE run = ? AND state IN ('queued', 'running') "
+            "ORDER BY idx",
+            (run_id,),
+        )
+        names = [r["name"] for r in rows]
         if task is not None:
-            known = self.store.one("SELECT 1 FROM tasks WHERE run = ? AND name = ?", (run_id, task))
+            known = self.store.one(
+                "SELECT 1 FROM tasks WHERE run = ? AND (name = ? OR grp = ?)", (run_id, task, task)
+            )
             if known is None:
                 raise RequestFailed(f"run {run_id} has no task {task!r}")
-            names = [n for n in names if n == task]
+            names = [r["name"] for r in rows if task in (r["name"], r["grp"])]
         self.store.execute(
             "INSERT INTO cancel_requests (run, task, created) VALUES (?, ?, ?)",
             (run_id, task, time.time()),
@@ -280,6 +280,9 @@ class Engine:
             run = self.scheduler.runs.get(r["run"])
             if run is not None and (r["task"] is None or r["task"] in run.tasks):
                 self.scheduler.cancel(r["run"], r["task"])
+            elif run is not None:  # a matrix task: its expansions
+                for name in [n for n, t in run.tasks.items() if t.spec.group == r["task"]]:
+                    self.scheduler.cancel(r["run"], name)
 
     def resume(self, run_id: str) -> list[str]:
         """Re-queue what did not succeed (interrupted, failed, skipped, cancelled, queued)."""
