@@ -29,6 +29,8 @@ def test_pick_reruns_the_dependents_from_the_chosen_candidate(tmp_path: Path) ->
     node = next(t for t in status["tasks"] if t["name"] == "impl")
     assert node["picked"] == "impl[candidate=1]"  # scores 3, 2, 1
     assert git(repo, "show", f"{status['result']}:shipped.txt") == "impl 1"
+    plain = treelane("status", run, cwd=repo).stdout
+    assert "succeeded · score 3" in plain and "picked impl[candidate=1]" in plain
 
     picked = treelane("pick", run, "impl", "3", cwd=repo)
     assert picked.returncode == 0, picked.stderr
