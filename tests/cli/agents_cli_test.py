@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from clikit import git, lines, make_repo, one_line_reason, treelane
+from clikit import git, lines, make_repo, one_line_reason, popen, treelane
 
 BEST_OF_3 = """\
 [workflows.best.tasks.impl]
@@ -29,6 +29,8 @@ def test_pick_reruns_the_dependents_from_the_chosen_candidate(tmp_path: Path) ->
     node = next(t for t in status["tasks"] if t["name"] == "impl")
     assert node["picked"] == "impl[candidate=1]"  # scores 3, 2, 1
     assert git(repo, "show", f"{status['result']}:shipped.txt") == "impl 1"
+    plain = treelane("status", run, cwd=repo).stdout
+    assert "succeeded · score 3" in plain and "picked impl[candidate=1]" in plain
 
     picked = treelane("pick", run, "impl", "3", cwd=repo)
     assert picked.returncode == 0, picked.stderr
@@ -73,3 +75,33 @@ def test_checkpoints_lists_what_was_taken_while_the_task_ran(tmp_path: Path) -> 
     assert git(repo, "show", f"{commit}:draft.txt") == "draft"
     plain = treelane("checkpoints", run, cwd=repo)
     assert plain.returncode == 0 and "agent  checkpoint" in plain.stdout
+
+
+MATRIX = """\
+[workflows.m.tasks.test]
+run = 'echo "shard $TREELANE_MATRIX_SHARD"; while [ ! -e "$GATE" ]; do sleep 0.05; done'
+matrix = { shard = ["1", "2"] }
+env = { GATE = "never-created" }
+cache = false
+"""
+
+
+def test_cancel_a_matrix_task_from_another_process(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", MATRIX)
+    proc = popen("run", "m", "--json", cwd=repo)
+    assert proc.stdout is not None
+    run = json.loads(proc.stdout.readline())["params"]["run"]
+    outputs = set()
+    for line in proc.stdout:
+        note = json.loads(line)
+        if note["method"] == "treelane/output":
+            outputs.add(note["params"]["task"])
+            if len(outputs) == 2:
+                break
+    cancel = treelane("cancel", run, "--task", "test", "--json", cwd=repo)
+    assert cancel.returncode == 0, cancel.stderr
+    assert json.loads(cancel.stdout) == {"cancelled": ["test[shard=1]", "test[shard=2]"]}
+    proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    status = json.loads(treelane("status", run, "--json", cwd=repo).stdout)["runs"][0]
+    assert [t["state"] for t in status["tasks"]] == ["cancelled", "cancelled"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from enginekit import config, engines_fixture, run, run_state, task_row, task_states
+from enginekit import config, engines_fixture, run, run_state, task_row, task_states, wait_for
 
 from treelane.engine.events import TaskState
 from treelane.engine.workflow import ConfigError, parse_config
@@ -127,3 +127,31 @@ def test_agent_keys_that_only_work_together_are_reported() -> None:
     assert [p.message for p in warned.problems] == [
         "workflows.w.tasks.t.retry_on: has no effect when retries = 0"
     ]
+
+
+def test_cancelling_a_matrix_task_cancels_every_expansion(engines, repo, tmp_path) -> None:
+    gate = tmp_path / "never"
+    cfg = config(
+        {
+            "m": {
+                "test": {
+                    "run": f"while [ ! -e {gate} ]; do sleep 0.05; done",
+                    "matrix": {"shard": ["1", "2", "3"]},
+                },
+                "after": {"run": "true", "needs": ["test"]},
+            }
+        },
+        settings={"max_parallel": 2},
+    )
+    engine = engines(cfg)
+    started = engine.start(engine.workflow("m"))
+    wait_for(
+        lambda: list(task_states(engine, started.run).values()).count("running") == 2,
+        what="two expansions running",
+    )
+    cancelled = engine.cancel(started.run, "test")
+    assert sorted(cancelled) == ["test[shard=1]", "test[shard=2]", "test[shard=3]"]
+    engine.wait(started.run, 30)
+    states = task_states(engine, started.run)
+    assert [states[f"test[shard={s}]"] for s in "123"] == ["cancelled"] * 3
+    assert states["after"] == "skipped"

@@ -32,8 +32,8 @@ def test_retry_on_matching_output_retries_after_a_delay_shown_as_queued(
                 "agent": {
                     "run": flaky(counter, "Error: HTTP 429 Too Many Requests", 2),
                     "retries": 3,
-                    "retry_delay": 0.3,
-                    "retry_delay_max": 0.5,
+                    "retry_delay": 1.0,
+                    "retry_delay_max": 1.5,
                     "retry_on": ["429", "rate limit"],
                     "cache": False,
                 }
@@ -46,19 +46,19 @@ def test_retry_on_matching_output_retries_after_a_delay_shown_as_queued(
     # While it waits it is queued with the reason and time left, and holds no slot.
     seen: list[dict] = []
 
-    def waiting() -> bool:
+    def waiting_without_a_slot() -> bool:
         status = engine.status(started.run)
         task = status["runs"][0]["tasks"][0]
-        if task["state"] == "queued" and "reason" in task:
-            seen.append({**task, "running": status["concurrency"]["running"]})
+        running = status["concurrency"]["running"]
+        if task["state"] == "queued" and "reason" in task and running == 0:
+            seen.append(task)
         return bool(seen)
 
-    wait_for(waiting, what="the task waiting to retry")
+    wait_for(waiting_without_a_slot, what="the task waiting to retry, holding no slot")
     engine.wait(started.run, 30)
     assert run_state(engine, started.run) == "succeeded"
     assert "'429' in the output" in seen[0]["reason"]
-    assert 0 <= seen[0]["retry_in_ms"] <= 500 * 1.25
-    assert seen[0]["running"] == 0
+    assert 0 <= seen[0]["retry_in_ms"] <= 1500
     assert [a["state"] for a in attempts(engine, started.run)] == ["failed", "failed", "succeeded"]
     queued = [e for e in engines.events(engine).of(TaskState) if e.state == "queued" and e.error]
     assert len(queued) == 2 and all("retrying in" in (e.error or "") for e in queued)

@@ -137,6 +137,20 @@ class Printer:
 # --- one renderer per command ------------------------------------------------------
 
 
+def task_state_text(t: dict[str, Any]) -> str:
+    """The state, with what agent workflows add: a score, the pick, a retry's wait."""
+    notes = []
+    if t.get("score") is not None:
+        notes.append(f"score {t['score']:g}")
+    if t.get("picked"):
+        notes.append(f"picked {t['picked']}")
+    if t.get("reason"):
+        notes.append(str(t["reason"]))
+    if t.get("checkpoints"):
+        notes.append(f"{len(t['checkpoints'])} checkpoints")
+    return " · ".join([t["state"], *notes])
+
+
 def status(p: Printer, result: dict[str, Any], one_run: bool) -> None:
     runs = result.get("runs", [])
     if one_run and runs:
@@ -153,7 +167,7 @@ def status(p: Printer, result: dict[str, Any], one_run: bool) -> None:
             [
                 [
                     t["name"],
-                    t["state"],
+                    task_state_text(t),
                     str(t.get("attempt") or 0),
                     t.get("worktree") or "-",
                     "-" if t.get("exit_code") is None else str(t["exit_code"]),

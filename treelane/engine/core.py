@@ -291,24 +291,28 @@ class Engine:
         row = self._run_row(run_id)
         live = self.scheduler.runs.get(run_id)
         if live is not None:
+            members = [n for n, t in live.tasks.items() if task and t.spec.group == task]
+            if task is not None and task not in live.tasks and members:
+                # A matrix task: cancel every expansion.
+                return [c for m in members for c in self.scheduler.cancel(run_id, m)]
             if task is not None and task not in live.tasks:
                 raise RequestFailed(f"run {run_id} has no task {task!r}")
             return self.scheduler.cancel(run_id, task)
         if row["state"] != "running" or not _owner_alive(row):
             raise RequestFailed(f"run {run_id} is not running (state: {row['state']})")
-        names = [
-            r["name"]
-            for r in self.store.query(
-                "SELECT name FROM tasks WHERE run = ? AND state IN ('queued', 'running') "
-                "ORDER BY idx",
-                (run_id,),
-            )
-        ]
+        rows = self.store.query(
+            "SELECT name, grp FROM tasks WHERE run = ? AND state IN ('queued', 'running') "
+            "ORDER BY idx",
+            (run_id,),
+        )
+        names = [r["name"] for r in rows]
         if task is not None:
-            known = self.store.one("SELECT 1 FROM tasks WHERE run = ? AND name = ?", (run_id, task))
+            known = self.store.one(
+                "SELECT 1 FROM tasks WHERE run = ? AND (name = ? OR grp = ?)", (run_id, task, task)
+            )
             if known is None:
                 raise RequestFailed(f"run {run_id} has no task {task!r}")
-            names = [n for n in names if n == task]
+            names = [r["name"] for r in rows if task in (r["name"], r["grp"])]
         self.store.execute(
             "INSERT INTO cancel_requests (run, task, created) VALUES (?, ?, ?)",
             (run_id, task, time.time()),
@@ -334,6 +338,9 @@ class Engine:
             run = self.scheduler.runs.get(r["run"])
             if run is not None and (r["task"] is None or r["task"] in run.tasks):
                 self.scheduler.cancel(r["run"], r["task"])
+            elif run is not None:  # a matrix task: its expansions
+                for name in [n for n, t in run.tasks.items() if t.spec.group == r["task"]]:
+                    self.scheduler.cancel(r["run"], name)
 
     def resume(self, run_id: str, *, force: bool = False) -> list[str]:
         """Re-queue what did not succeed (interrupted, failed, skipped, cancelled, queued).
