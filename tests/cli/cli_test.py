@@ -15,8 +15,8 @@ from clikit import git, lines, make_repo, one_line_reason, popen, treelane
 
 SUBCOMMANDS = [
     "demo", "init", "run", "status", "cancel", "resume", "checkpoint", "undo", "redo",
-    "checkpoints", "merge", "worktrees", "cleanup", "trace", "report", "log", "completion",
-    "serve",
+    "checkpoints", "diff", "merge", "resolve", "branch", "worktrees", "cleanup", "gc", "trace",
+    "report", "log", "completion", "pick", "serve",
 ]  # fmt: skip
 
 
@@ -63,7 +63,7 @@ def test_failing_task_exits_1_with_one_line_reason(workspace: Path) -> None:
     assert notes[-1]["method"] == "treelane/runFinished"
     assert notes[-1]["params"]["state"] == "failed"
     reason = one_line_reason(stderr)
-    assert "failed" in reason and "fails (exit code 3)" in reason
+    assert reason.endswith("failed: task fails failed: exit code 3")
 
     human = treelane("run", "broken", cwd=workspace)  # stdout is a pipe: still JSON lines
     assert human.returncode == 1

@@ -173,6 +173,7 @@ def test_nothing_to_resolve(ctx: Context) -> None:
 RESOLVER = """#!/bin/sh
 # Take both edits of the conflicting line: the annotation and the comment.
 test -n "$TREELANE_CONFLICTS" || exit 9
+echo "resolving $TREELANE_CONFLICTS"
 sed -i -e '/^<<<<<<< /d' -e '/^=======$/,/^>>>>>>> /d' src/m.py
 sed -i 's/^def make() -> int:$/def make() -> int:  # resolved/' src/m.py
 echo "$TREELANE_TASK" > resolver-ran.txt
@@ -195,6 +196,8 @@ def test_a_resolver_command_resolves_without_a_person(repo_with_source: Path, fa
         assert "return 3" in got
         key = "check" if fan_in else "_result"
         assert git("show", f"refs/treelane/results/{run}:resolver-ran.txt", cwd=repo) == key
+        if fan_in:  # what the resolver printed is part of the task's output
+            assert "[resolve] resolving src/m.py" in ctx.engine().output(run, "check")
     finally:
         ctx.close()
 

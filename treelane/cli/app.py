@@ -13,6 +13,7 @@ import sys
 from typing import Any, NoReturn
 
 from treelane import __version__
+from treelane.cli.review_args import RUN_HELP
 
 DESCRIPTION = """\
 Run workflows (DAGs of shell tasks from treelane.toml) in parallel git worktrees,
@@ -38,7 +39,6 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=20)
 
 
-RUN_HELP = "a run id, as treelane status lists them (e.g. r1a2b3c)"
 WORKTREE_HELP = "main, a worktree id or a path (default: the worktree you are in, else main)"
 
 # Dynamic completion of positional arguments (shtab reads ``action.complete``): each asks
@@ -163,7 +163,7 @@ def build_parser() -> Parser:
 
     from treelane.cli import review_args
 
-    review_args.add(command)
+    review_args.add(command, arg)
 
     command("worktrees", "the main worktree and every managed one", ro + "worktrees")
 
@@ -213,8 +213,8 @@ def build_parser() -> Parser:
     p = command(
         "pick", "make candidate N the result of a best-of-N task", "treelane.cli.agents:pick"
     )
-    p.add_argument("run", metavar="RUN")
-    p.add_argument("task", metavar="TASK", help="the task with candidates (e.g. impl)")
+    arg(p, "run", "RUN", RUN_HELP, "runs")
+    arg(p, "task", "TASK", "the task with candidates (e.g. impl)", "tasks")
     p.add_argument("candidate", metavar="N", type=int, help="the candidate number (1...)")
     p.epilog = (
         "dependents that have not started yet start from candidate N; after the run "

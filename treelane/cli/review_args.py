@@ -11,11 +11,15 @@ from typing import Any
 R = "treelane.cli.review:"
 
 
-def add(command: Callable[..., Any]) -> None:
-    """Add the review subcommands with ``command(name, help, handler)`` of the app."""
+RUN_HELP = "a run id, as treelane status lists them (e.g. r1a2b3c)"
+
+
+def add(command: Callable[..., Any], arg: Callable[..., None]) -> None:
+    """Add the review subcommands with ``command(name, help, handler)`` of the app and its
+    ``arg(parser, dest, metavar, help, kind)`` for positionals (help text, completion)."""
     p = command("diff", "the files and commits a run (or one task) changed", R + "diff")
-    p.add_argument("run", metavar="RUN")
-    p.add_argument("task", nargs="?", metavar="TASK", help="one task (default: the run)")
+    arg(p, "run", "RUN", RUN_HELP, "runs")
+    arg(p, "task", "TASK", "one task (default: the run)", "tasks", nargs="?")
     how = p.add_mutually_exclusive_group()
     how.add_argument("--stat", dest="format", action="store_const", const="stat",
                      help="files with lines added and removed (the default)")  # fmt: skip
@@ -34,7 +38,7 @@ def add(command: Callable[..., Any]) -> None:
     p.add_argument("--into", metavar="BRANCH", help="target branch for --against target")
 
     p = command("merge", "merge a run's result into a branch", R + "merge")
-    p.add_argument("run", metavar="RUN")
+    arg(p, "run", "RUN", "a succeeded run (see: treelane status)", "runs")
     p.add_argument("--task", metavar="T", help="land this task's result alone")
     p.add_argument(
         "--preview", action="store_true", help="show what the merge would do, change nothing"
@@ -54,15 +58,14 @@ def add(command: Callable[..., Any]) -> None:
     )
 
     p = command("resolve", "put a run's conflicting merge in a worktree to resolve", R + "resolve")
-    p.add_argument("run", metavar="RUN")
-    p.add_argument(
-        "task", nargs="?", metavar="TASK", help="whose inputs conflict (default: the final merge)"
-    )
+    arg(p, "run", "RUN", "a run that failed on a conflict", "runs")
+    arg(p, "task", "TASK", "whose inputs conflict (default: the final merge)", "tasks", nargs="?")
     p.epilog = "When the conflicts are resolved there, treelane resume RUN carries on."
 
     p = command("branch", "make an ordinary branch of a run's (or task's) result", R + "branch")
-    p.add_argument("run", metavar="RUN")
-    p.add_argument("names", nargs="+", metavar="[TASK] NAME")
+    arg(p, "run", "RUN", RUN_HELP, "runs")
+    p.add_argument("names", nargs="+", metavar="[TASK] NAME",
+                   help="the new branch name, after an optional task of the run")  # fmt: skip
     p.add_argument(
         "--force", action="store_true", help="move an existing branch (its commits are kept)"
     )

@@ -221,7 +221,9 @@ class Engine:
         else:
             base_rev = base or wf.base
             base_commit = git.resolve_commit(self.ws.root, base_rev)
-            self._warn_uncommitted(run_id, base_commit)
+            note = worktree_base.left_out(self.ws.root, base_commit)
+            if note:
+                self.emit(Notice("warning", note, run_id, "uncommitted"))
         now = time.time()
         with self.store.write() as db:
             db.table("runs").insert(
@@ -262,23 +264,6 @@ class Engine:
             self.pool.prewarm(base_commit)
         self.scheduler.submit(rec)
         return started
-
-    def _warn_uncommitted(self, run_id: str, base_commit: str) -> None:
-        """A run from HEAD does not see uncommitted edits: say so, once, when there are some."""
-        if base_commit != git.head_commit(self.ws.root):
-            return
-        n = worktree_base.uncommitted(self.ws.root)
-        if n:
-            files = "1 file" if n == 1 else f"{n} files"
-            self.emit(
-                Notice(
-                    "warning",
-                    f"uncommitted changes in {files} are not part of this run "
-                    "(use --from-worktree)",
-                    run_id,
-                    "uncommitted",
-                )
-            )
 
     def _new_run_id(self) -> str:
         while True:

@@ -21,7 +21,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -217,9 +217,16 @@ def resolved_commit(engine: Engine, row: dict[str, Any]) -> str:
     )
 
 
-def auto(engine: Engine, run_id: str, task: str | None, command: str, timeout: float | None) -> str:
+def auto(
+    engine: Engine,
+    run_id: str,
+    task: str | None,
+    command: str,
+    timeout: float | None,
+    on_output: Callable[[list[str]], None] | None = None,
+) -> str:
     """Run a resolver command in a fresh resolve worktree; '' when it resolved the conflict,
-    else why not (the worktree stays for a person)."""
+    else why not (the worktree stays for a person). ``on_output`` gets what it printed."""
     try:
         opened = open_resolution(engine, run_id, task)
     except RequestFailed as exc:
@@ -243,6 +250,9 @@ def auto(engine: Engine, run_id: str, task: str | None, command: str, timeout: f
         )
     except subprocess.TimeoutExpired:
         return f"resolver timed out after {timeout} s"
+    if on_output is not None:
+        text = (proc.stdout + proc.stderr).decode(errors="replace")
+        on_output([f"[resolve] {line}" for line in text.splitlines()])
     if proc.returncode != 0:
         return f"resolver exited {proc.returncode}"
     try:

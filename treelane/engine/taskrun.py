@@ -128,7 +128,10 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
         input_commit = _input(engine, run, t)
     except _InputConflict as exc:
         command = t.spec.resolve or run.workflow.resolve
-        why = resolve.auto(engine, run.id, t.spec.name, command, t.spec.timeout) if command else "-"
+        why = "-"
+        if command:
+            show = functools.partial(engine.replay, run, t)  # its output is the task's
+            why = resolve.auto(engine, run.id, t.spec.name, command, t.spec.timeout, show)
         try:
             if why:
                 raise exc

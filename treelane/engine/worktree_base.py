@@ -46,3 +46,14 @@ def uncommitted(root: Path) -> int:
                 i += 1
         i += 1
     return n
+
+
+def left_out(root: Path, base_commit: str) -> str | None:
+    """The warning for a run from HEAD that leaves uncommitted changes out (None if none)."""
+    if base_commit != git.head_commit(root):
+        return None
+    n = uncommitted(root)
+    if not n:
+        return None
+    files = "1 file" if n == 1 else f"{n} files"
+    return f"uncommitted changes in {files} are not part of this run (use --from-worktree)"
