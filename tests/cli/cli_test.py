@@ -76,7 +76,6 @@ def test_failing_task_exits_1_with_one_line_reason(workspace: Path) -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ["run"],  # missing WORKFLOW
         ["status", "--bogus"],  # unknown option
         ["run", "diamond", "--no-such-flag"],
         ["frobnicate"],  # unknown command
@@ -164,6 +163,11 @@ def test_sigint_cancels_the_run_and_exits_130(workspace: Path) -> None:
 
 def test_cancel_from_another_process_reaches_the_run(workspace: Path) -> None:
     """`treelane run` in one terminal, `treelane cancel` in another (its own server)."""
+    # A task that runs until cancelled: however slow the machine, the cancel finds it running.
+    forever = "while true; do echo tick; sleep 0.2; done"
+    (workspace / "treelane.toml").write_text(
+        f'[workflows.slow.tasks.sleeper]\nrun = "{forever}"\ncache = false\n'
+    )
     proc = popen("run", "slow", "--json", cwd=workspace)
     assert proc.stdout is not None
     run = json.loads(proc.stdout.readline())["params"]["run"]

@@ -153,6 +153,8 @@ BAD_ARGUMENTS: list[tuple[str, Any]] = [
     ("treelane.output", {"run": "r1"}),
     ("treelane.workflows", {"x": 1}),
     ("treelane.pick", {"run": "r1", "task": "impl"}),
+    ("treelane.checkpoints", {}),
+    ("treelane.checkpoints", {"worktree": 3}),
 ]
 
 
@@ -185,6 +187,8 @@ async def test_requests_that_cannot_be_done_fail_with_request_failed(
         ("treelane.undo", {"worktree": "main"}, "nothing to undo"),
         ("treelane.checkpoint", {"worktree": str(tmp_path)}, "not inside the repository"),
         ("treelane.checkpoint", {"worktree": "wt-99"}, "unknown worktree"),
+        ("treelane.checkpoints", {"worktree": "wt-99"}, "unknown worktree"),
+        ("treelane.output", {"run": "rmissing", "task": "a"}, "unknown run"),
     ]
     for command, arg, text in cases:
         with pytest.raises(JsonRpcException) as err:
