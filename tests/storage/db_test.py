@@ -45,8 +45,8 @@ def _tables(path: Path) -> set[str]:
 
 
 def test_migrations_create_the_latest_schema(store: Store) -> None:
-    assert SCHEMA_VERSION == 2
-    assert store.schema_version == 2
+    assert MIGRATIONS[-1][0] == SCHEMA_VERSION
+    assert store.schema_version == SCHEMA_VERSION
     assert _tables(store.path) == TABLES
     assert store.one("PRAGMA journal_mode")["journal_mode"] == "wal"  # type: ignore[index]
     assert store.one("PRAGMA foreign_keys")["foreign_keys"] == 1  # type: ignore[index]
@@ -67,12 +67,13 @@ def test_reopening_is_idempotent(store: Store) -> None:
 
 
 def test_newer_schema_is_refused_and_left_alone(store: Store) -> None:
-    store.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+    store.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     store.close()
-    with pytest.raises(RuntimeError, match=r"schema version 7, newer than this treelane \(2\)"):
+    newer = rf"schema version 99, newer than this treelane \({SCHEMA_VERSION}\)"
+    with pytest.raises(RuntimeError, match=newer):
         Store(store.path)
     with sqlite3.connect(store.path) as conn:
-        assert conn.execute("SELECT value FROM meta").fetchall() == [("7",)]
+        assert conn.execute("SELECT value FROM meta").fetchall() == [("99",)]
 
 
 def test_a_version_1_database_is_migrated_forward_keeping_its_rows(tmp_path: Path) -> None:
@@ -191,3 +192,25 @@ def test_concurrent_writers_threads_and_processes(store: Store) -> None:
         r["kind"]: r["n"] for r in store.query("SELECT kind, COUNT(*) n FROM events GROUP BY kind")
     }
     assert counts == {"thread": nthreads * per_thread, "proc": nprocs * per_proc}
+
+
+def test_schema_6_adds_worktree_disk_use(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        for version, statements in MIGRATIONS:
+            if version <= 2:
+                for stmt in statements:
+                    conn.execute(stmt)
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+        conn.execute(
+            "INSERT INTO worktrees (id, path, state, created) VALUES ('wt-1', '/x', 'idle', 1)"
+        )
+    store = Store(path)
+    try:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.query("SELECT id, disk_bytes FROM worktrees") == [
+            {"id": "wt-1", "disk_bytes": None}
+        ]
+    finally:
+        store.close()

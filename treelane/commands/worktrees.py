@@ -23,6 +23,7 @@ def worktrees(ctx: Context, raw: Any) -> dict[str, Any]:
         "task": None,
         "branch": git.current_branch(root),
         "drift": None,
+        "disk_mb": None,
     }
     managed = [
         {
@@ -35,7 +36,8 @@ def worktrees(ctx: Context, raw: Any) -> dict[str, Any]:
             "task": w.task,
             "branch": None,
             "drift": w.drift,
+            "disk_mb": w.disk_mb,
         }
         for w in engine.pool.list()
     ]
-    return {"worktrees": [main, *managed]}
+    return {"worktrees": [main, *managed], "pool": engine.pool.stats()}

@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import psutil
 
 from treelane.engine import git, snapshot
+from treelane.engine.diskuse import DiskMeter
 from treelane.engine.workspace import Workspace
 from treelane.errors import RequestFailed
 from treelane.storage.db import Store
@@ -51,6 +52,7 @@ class PoolConfig:
     pristine: bool = False  # reset with ``clean -fdx`` (removes ignored files too)
     setup_timeout: float = 1800.0
     create_parallel: int = 4  # ``git worktree add`` processes at once (this process)
+    max_disk_mb: int = 0  # evict idle worktrees (least recently used) above this; 0: no limit
 
 
 class Lease(NamedTuple):
@@ -69,6 +71,7 @@ class WorktreeInfo(NamedTuple):
     run: str | None
     task: str | None
     drift: str | None
+    disk_mb: float | None = None  # files and private git dir, as last measured
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()
@@ -112,6 +115,7 @@ class WorktreePool:
         self._waiting = 0  # acquirers waiting for a pre-warmed worktree
         self._warmers: builtins.list[threading.Thread] = []
         self._stop_warming = False
+        self.meter = DiskMeter(store, then=self.evict_for_disk)
 
     # --- leasing ---------------------------------------------------------
 
@@ -273,6 +277,7 @@ class WorktreePool:
                     "owner_started = NULL, run = NULL, task = NULL, last_used = ? WHERE id = ?",
                     (time.time(), lease.id),
                 )
+                self.meter.later(lease.id, lease.path)
         except Exception as exc:  # a task that needs one creates its own and reports errors
             with contextlib.suppress(Exception):
                 self.store.event("worktree.prewarm_failed", reason=str(exc))
@@ -366,6 +371,8 @@ class WorktreePool:
             (head, time.time(), wt_id),
         )
         self.trim()
+        if path.is_dir():
+            self.meter.later(wt_id, path)
 
     def _reset(self, path: Path) -> None:
         git.run(["reset", "-q", "--hard"], path)
@@ -453,6 +460,7 @@ class WorktreePool:
                     row["run"],
                     row["task"],
                     drift,
+                    _mb(row["disk_bytes"]),
                 )
             )
         return out
@@ -465,7 +473,7 @@ class WorktreePool:
         rows = self.store.query("SELECT id, path FROM worktrees ORDER BY created")
         return {r["id"]: Path(r["path"]) for r in rows}
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, int | float]:
         """Counts by state; ``warming``: busy ones that pre-warming is still creating."""
         rows = self.store.query(
             "SELECT state, task = ? AS warming, COUNT(*) AS n FROM worktrees "
@@ -476,12 +484,38 @@ class WorktreePool:
         for r in rows:
             key = "warming" if r["state"] == "busy" and r["warming"] else r["state"]
             counts[key] = counts.get(key, 0) + r["n"]
+        disk = self.store.one("SELECT SUM(disk_bytes) AS b FROM worktrees")
         return {
             "size": self.config.size,
             "idle": counts.get("idle", 0),
             "busy": counts.get("busy", 0),
             "warming": counts.get("warming", 0),
+            "disk_mb": _mb(disk["b"] if disk else None) or 0.0,
         }
+
+    def evict_for_disk(self) -> builtins.list[str]:
+        """Above ``max_disk_mb``: remove idle worktrees, least recently used first, until the
+        pool fits; never a busy one, one with drift, or one with unsaved work."""
+        limit = self.config.max_disk_mb
+        if not limit:
+            return []
+        row = self.store.one("SELECT SUM(disk_bytes) AS b FROM worktrees")
+        total = int(row["b"] or 0) if row else 0
+        evicted: builtins.list[str] = []
+        if total <= limit * 2**20:
+            return evicted
+        for r in self.store.query(
+            "SELECT id, disk_bytes FROM worktrees WHERE state = 'idle' AND drift IS NULL "
+            "AND needs_reset = 0 ORDER BY last_used ASC"
+        ):
+            if total <= limit * 2**20:
+                break
+            with contextlib.suppress(RequestFailed):
+                if self.remove(r["id"], force=False) is None:
+                    evicted.append(r["id"])
+                    total -= int(r["disk_bytes"] or 0)
+                    self.store.event("worktree.evicted", worktree=r["id"], reason="disk")
+        return evicted
 
     # --- removal ---------------------------------------------------------
 
@@ -624,6 +658,10 @@ class WorktreePool:
             )
         if n:
             self.store.event("worktree.drift", worktree=wt_id, reason=why)
+
+
+def _mb(size: int | None) -> float | None:
+    return None if size is None else round(size / 2**20, 1)
 
 
 def _status(path: Path) -> tuple[str | None, bool]:

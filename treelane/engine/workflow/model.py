@@ -131,6 +131,7 @@ class Settings:
     max_parallel: int | str = "auto"
     pool_size: int = 4
     pool_create_parallel: int = 4  # new worktrees made at once (git worktree add processes)
+    pool_max_disk_mb: int = 0  # idle worktrees evicted (LRU) above this; 0 = no limit
     memory_per_task_mb: int = 500
     cache_salt: str = ""
     worktrees_dir: str = ""

@@ -43,6 +43,7 @@ _SETTINGS_SCHEMA: Mapping[str, Converter[Any]] = {
     "max_parallel": _max_parallel,
     "pool_size": _integer(0),
     "pool_create_parallel": _integer(1),
+    "pool_max_disk_mb": _integer(0),
     "memory_per_task_mb": _integer(1),
     "cache_salt": _string,
     "worktrees_dir": _string,
