@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import psutil
 
 from treelane.engine import git, snapshot
+from treelane.engine import sparse as sparsity
 from treelane.engine.diskuse import DiskMeter
 from treelane.engine.workspace import Workspace
 from treelane.errors import RequestFailed
@@ -119,20 +120,28 @@ class WorktreePool:
 
     # --- leasing ---------------------------------------------------------
 
-    def acquire(self, commit: str, *, run: str | None = None, task: str | None = None) -> Lease:
-        """A clean worktree checked out (detached) at ``commit``, leased to this process."""
+    def acquire(
+        self,
+        commit: str,
+        *,
+        run: str | None = None,
+        task: str | None = None,
+        sparse: tuple[str, ...] = (),
+    ) -> Lease:
+        """A clean worktree checked out (detached) at ``commit``, leased to this process;
+        with ``sparse``, only those folders (and top-level files) are checked out."""
         # A full sha (the scheduler's own commits) needs no lookup: checkout checks it.
         sha = commit if _FULL_SHA.fullmatch(commit) else git.resolve_commit(self.ws.root, commit)
         self.reclaim_dead()
         while True:
-            row = self._lease_idle(sha, run, task)
+            row = self._lease_idle(sha, run, task, sparsity.key(sparse))
             if row is None:
                 if self._await_warm():
                     continue
-                return self._create(sha, run, task)
+                return self._create(sha, run, task, sparse)
             path = Path(row["path"])
             try:
-                if self._prepare(row, path, sha):
+                if self._prepare(row, path, sha, sparse):
                     return Lease(row["id"], path, sha)
             except git.GitError as exc:
                 if not git.object_exists(self.ws.root, sha):  # the caller's commit, not the tree
@@ -140,13 +149,17 @@ class WorktreePool:
                     raise RequestFailed(f"unknown commit {sha}") from None
                 self._mark_drift(row["id"], f"could not be reused: {exc}")
 
-    def _lease_idle(self, sha: str, run: str | None, task: str | None) -> dict[str, Any] | None:
-        """Take the best idle worktree: one already at ``sha``, else the most recently used."""
+    def _lease_idle(
+        self, sha: str, run: str | None, task: str | None, skey: str = ""
+    ) -> dict[str, Any] | None:
+        """Take the best idle worktree: one with the same sparse folders, at ``sha``, else
+        the most recently used."""
         with self.store.write():
             row = self.store.one(
                 "SELECT * FROM worktrees WHERE state = 'idle' AND drift IS NULL "
-                "ORDER BY (commit_sha = ?) DESC, last_used DESC LIMIT 1",
-                (sha,),
+                "ORDER BY (COALESCE(sparse, '') = ?) DESC, (commit_sha = ?) DESC, "
+                "last_used DESC LIMIT 1",
+                (skey, sha),
             )
             if row is not None:
                 self._set_busy(row["id"], run, task)
@@ -160,7 +173,9 @@ class WorktreePool:
             (o.pid, o.host, o.started, time.time(), run, task, wt_id),
         )
 
-    def _prepare(self, row: dict[str, Any], path: Path, sha: str) -> bool:
+    def _prepare(
+        self, row: dict[str, Any], path: Path, sha: str, sparse: tuple[str, ...] = ()
+    ) -> bool:
         """Check a leased idle worktree for drift and move it to ``sha``; False if unusable."""
         if not path.is_dir():
             self._forget(row["id"])
@@ -175,20 +190,27 @@ class WorktreePool:
             what = "HEAD moved" if head != row["commit_sha"] else "files changed"
             self._mark_drift(row["id"], f"{what} outside treelane")
             return False
+        skey = sparsity.key(sparse)
+        if (row["sparse"] or "") != skey:
+            sparsity.apply(path, sparse)
         if head != sha:
             git.run(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", sha], path)
         self.store.execute(
-            "UPDATE worktrees SET commit_sha = ?, needs_reset = 0 WHERE id = ?", (sha, row["id"])
+            "UPDATE worktrees SET commit_sha = ?, needs_reset = 0, sparse = ? WHERE id = ?",
+            (sha, skey or None, row["id"]),
         )
         return True
 
-    def _create(self, sha: str, run: str | None, task: str | None) -> Lease:
+    def _create(
+        self, sha: str, run: str | None, task: str | None, sparse: tuple[str, ...] = ()
+    ) -> Lease:
         with self._cv:
             self._cv.wait_for(lambda: self._adding < max(1, self.config.create_parallel))
             self._adding += 1
         try:
-            wt_id, path = self._new_row(sha, run, task)
-            add = ["worktree", "add", "--detach", "--end-of-options", str(path), sha]
+            wt_id, path = self._new_row(sha, run, task, sparsity.key(sparse))
+            lazy = ["--no-checkout"] if sparse else []  # the cone first, then the files
+            add = ["worktree", "add", "--detach", *lazy, "--end-of-options", str(path), sha]
             try:
                 # Outside the lock: adds of different worktrees run side by side (git marks
                 # one being made "initializing", so a concurrent prune leaves it alone).
@@ -198,8 +220,14 @@ class WorktreePool:
                     with self.ws.lock("worktree-add"):
                         git.run(["worktree", "prune"], self.ws.root)
                     git.run(add, self.ws.root)
+                if sparse:
+                    sparsity.apply(path, sparse)
+                    sparsity.populate(path)
             except git.GitError:
-                self._forget(wt_id)
+                if sparse:
+                    self._discard(wt_id, path)
+                else:
+                    self._forget(wt_id)
                 raise
         finally:
             with self._cv:
@@ -212,7 +240,9 @@ class WorktreePool:
             raise
         return Lease(wt_id, path, sha)
 
-    def _new_row(self, sha: str, run: str | None, task: str | None) -> tuple[str, Path]:
+    def _new_row(
+        self, sha: str, run: str | None, task: str | None, skey: str = ""
+    ) -> tuple[str, Path]:
         """Pick a free id and record the worktree (busy, ours) before git makes it."""
         with self.ws.lock("worktree-add"):
             with self.store.write():
@@ -237,6 +267,7 @@ class WorktreePool:
                         "task": task,
                         "created": time.time(),
                         "last_used": time.time(),
+                        "sparse": skey or None,
                     }
                 )
             if path.exists():  # debris of a crashed add: git would refuse the folder

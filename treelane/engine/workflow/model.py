@@ -73,6 +73,7 @@ class Task:
     # and the ignored files the task produces that are kept and passed to its dependents.
     inputs: tuple[str, ...] | None = None
     outputs: tuple[str, ...] = ()
+    sparse: tuple[str, ...] = ()  # folders its worktree checks out (cone mode); () = all
 
     @property
     def env_dict(self) -> dict[str, str]:
@@ -92,6 +93,7 @@ class Task:
             "cache_ttl": self.cache_ttl,
             "inputs": list(self.inputs) if self.inputs is not None else None,
             "outputs": list(self.outputs) if self.outputs else None,
+            "sparse": list(self.sparse) if self.sparse else None,
         }
         return {key: value for key, value in data.items() if value is not None}
 
@@ -102,6 +104,10 @@ class Workflow:
     base: str
     tasks: tuple[Task, ...]  # in file order
     description: str = ""
+    sparse: tuple[str, ...] = ()  # default folders for its tasks' worktrees (cone mode)
+
+    def sparse_of(self, task: Task) -> tuple[str, ...]:
+        return task.sparse or self.sparse
 
     def task(self, name: str) -> Task:
         for task in self.tasks:
@@ -119,11 +125,14 @@ class Workflow:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form that round-trips through :func:`parse_workflow_dict`."""
-        return {
+        data: dict[str, Any] = {
             "base": self.base,
             "description": self.description,
             "tasks": {task.name: task.to_dict() for task in self.tasks},
         }
+        if self.sparse:
+            data["sparse"] = list(self.sparse)
+        return data
 
 
 @dataclass(frozen=True)
