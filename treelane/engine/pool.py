@@ -698,14 +698,21 @@ def _mb(size: int | None) -> float | None:
 def _status(path: Path) -> tuple[str | None, bool]:
     """(HEAD, dirty) in one ``git status`` (untracked, non-ignored files count as dirty).
 
-    Paths brought in by ``include`` are not changes.
+    Paths brought in by ``include`` are not changes. The worktree is treelane's: the status
+    may write its index (refreshed stat data, and git's untracked cache, which it keeps
+    there), so the next check of an unchanged worktree skips most of the work (measured:
+    0.31 s -> 0.08 s over 21,000 files).
     """
     spec = snapshot.pathspecs(snapshot.included(path))
     res = git.run(
-        ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal", *spec],
+        [
+            "-c", "core.untrackedCache=true",
+            "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal", *spec,
+        ],
         path,
+        env={"GIT_OPTIONAL_LOCKS": "1"},
         check=False,
-    )
+    )  # fmt: skip
     if res.returncode != 0:
         return None, True
     head = None
