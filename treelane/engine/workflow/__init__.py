@@ -25,6 +25,7 @@ File format::
     [workflows.feature]
     base = "HEAD"               # any commit-ish; default "HEAD"
     description = "..."
+    sparse = ["src/", "tests/"]  # folders its tasks' worktrees check out (cone mode)
 
     [workflows.feature.tasks.plan]
     run = "python tools/plan.py > PLAN.md"   # required
