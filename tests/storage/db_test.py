@@ -49,7 +49,7 @@ def _tables(path: Path) -> set[str]:
 
 
 def test_migrations_create_the_latest_schema(store: Store) -> None:
-    assert SCHEMA_VERSION >= 3
+    assert MIGRATIONS[-1][0] == SCHEMA_VERSION
     assert store.schema_version == SCHEMA_VERSION
     assert _tables(store.path) == TABLES
     assert store.one("PRAGMA journal_mode")["journal_mode"] == "wal"  # type: ignore[index]
@@ -225,3 +225,25 @@ def test_concurrent_writers_threads_and_processes(store: Store) -> None:
         r["kind"]: r["n"] for r in store.query("SELECT kind, COUNT(*) n FROM events GROUP BY kind")
     }
     assert counts == {"thread": nthreads * per_thread, "proc": nprocs * per_proc}
+
+
+def test_schema_6_adds_worktree_disk_use(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        for version, statements in MIGRATIONS:
+            if version <= 2:
+                for stmt in statements:
+                    conn.execute(stmt)
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+        conn.execute(
+            "INSERT INTO worktrees (id, path, state, created) VALUES ('wt-1', '/x', 'idle', 1)"
+        )
+    store = Store(path)
+    try:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.query("SELECT id, disk_bytes FROM worktrees") == [
+            {"id": "wt-1", "disk_bytes": None}
+        ]
+    finally:
+        store.close()

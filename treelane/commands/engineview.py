@@ -42,6 +42,7 @@ class EngineView:
             "branch": git.current_branch(root),
             "drift": None,
             "pending": pending(self.db, "main", str(self.root)),
+            "disk_mb": None,
         }
         managed = [
             {
@@ -55,6 +56,7 @@ class EngineView:
                 "branch": None,
                 "drift": w.drift,
                 "pending": pending(self.db, w.id, w.path),
+                "disk_mb": w.disk_mb,
             }
             for w in self.engine.pool.list()
         ]

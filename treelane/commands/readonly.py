@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from treelane.commands.context import Context
-from treelane.engine.queries import Reader, last_sample, pending
+from treelane.engine.queries import Reader, last_sample, mb, pending
 from treelane.errors import RequestFailed
 
 CONFIG_FILE = "treelane.toml"
@@ -230,6 +230,7 @@ class LightView:
             "branch": branch,
             "drift": None,
             "pending": pending(self.db, "main", str(self.root)),
+            "disk_mb": None,
         }
         managed = []
         for row in self.db.query("SELECT * FROM worktrees ORDER BY created"):
@@ -261,6 +262,7 @@ class LightView:
                     "branch": None,
                     "drift": drift,
                     "pending": pending(self.db, row["id"], str(path)),
+                    "disk_mb": mb(row.get("disk_bytes")),
                 }
             )
         return [main, *managed]

@@ -6,8 +6,10 @@ from typing import Any
 
 from treelane.commands import _args
 from treelane.commands.context import Context
+from treelane.engine.queries import pool_stats
 
 
 def worktrees(ctx: Context, raw: Any) -> dict[str, Any]:
     _args.obj(raw, ())
-    return {"worktrees": ctx.read_view().worktrees()}
+    view = ctx.read_view()
+    return {"worktrees": view.worktrees(), "pool": pool_stats(view.db, view.pool_size())}

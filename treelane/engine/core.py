@@ -53,6 +53,7 @@ def pool_config(s: Settings) -> PoolConfig:
         setup=s.setup,
         pristine=s.reset == "pristine",
         create_parallel=s.pool_create_parallel,
+        max_disk_mb=s.pool_max_disk_mb,
     )
 
 

@@ -31,7 +31,9 @@ from typing import Any, NamedTuple
 
 import psutil
 
-from treelane.engine import git, owners, snapshot
+from treelane.engine import git, owners, queries, snapshot
+from treelane.engine import sparse as sparsity
+from treelane.engine.diskuse import DiskMeter
 from treelane.engine.workspace import Workspace
 from treelane.errors import RequestFailed
 from treelane.storage.db import Store
@@ -39,7 +41,7 @@ from treelane.storage.db import Store
 SAVED_REFS = "refs/treelane/saved"
 _FULL_SHA = re.compile(r"[0-9a-f]{40}")
 HOST = owners.HOST
-PREWARM_TASK = "(pre-warm)"  # the task of a lease that pre-warming holds while it creates
+PREWARM_TASK = queries.PREWARM_TASK
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class PoolConfig:
     pristine: bool = False  # reset with ``clean -fdx`` (removes ignored files too)
     setup_timeout: float = 1800.0
     create_parallel: int = 4  # ``git worktree add`` processes at once (this process)
+    max_disk_mb: int = 0  # evict idle worktrees (least recently used) above this; 0: no limit
 
 
 class Lease(NamedTuple):
@@ -68,6 +71,7 @@ class WorktreeInfo(NamedTuple):
     run: str | None
     task: str | None
     drift: str | None
+    disk_mb: float | None = None  # files and private git dir, as last measured
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()
@@ -103,23 +107,32 @@ class WorktreePool:
         self._waiting = 0  # acquirers waiting for a pre-warmed worktree
         self._warmers: builtins.list[threading.Thread] = []
         self._stop_warming = False
+        self.meter = DiskMeter(store, then=self.evict_for_disk)
 
     # --- leasing ---------------------------------------------------------
 
-    def acquire(self, commit: str, *, run: str | None = None, task: str | None = None) -> Lease:
-        """A clean worktree checked out (detached) at ``commit``, leased to this process."""
+    def acquire(
+        self,
+        commit: str,
+        *,
+        run: str | None = None,
+        task: str | None = None,
+        sparse: tuple[str, ...] = (),
+    ) -> Lease:
+        """A clean worktree checked out (detached) at ``commit``, leased to this process;
+        with ``sparse``, only those folders (and top-level files) are checked out."""
         # A full sha (the scheduler's own commits) needs no lookup: checkout checks it.
         sha = commit if _FULL_SHA.fullmatch(commit) else git.resolve_commit(self.ws.root, commit)
         self.reclaim_dead()
         while True:
-            row = self._lease_idle(sha, run, task)
+            row = self._lease_idle(sha, run, task, sparsity.key(sparse))
             if row is None:
                 if self._await_warm():
                     continue
-                return self._create(sha, run, task)
+                return self._create(sha, run, task, sparse)
             path = Path(row["path"])
             try:
-                if self._prepare(row, path, sha):
+                if self._prepare(row, path, sha, sparse):
                     return Lease(row["id"], path, sha)
             except git.GitError as exc:
                 if not git.object_exists(self.ws.root, sha):  # the caller's commit, not the tree
@@ -127,13 +140,17 @@ class WorktreePool:
                     raise RequestFailed(f"unknown commit {sha}") from None
                 self._mark_drift(row["id"], f"could not be reused: {exc}")
 
-    def _lease_idle(self, sha: str, run: str | None, task: str | None) -> dict[str, Any] | None:
-        """Take the best idle worktree: one already at ``sha``, else the most recently used."""
+    def _lease_idle(
+        self, sha: str, run: str | None, task: str | None, skey: str = ""
+    ) -> dict[str, Any] | None:
+        """Take the best idle worktree: one with the same sparse folders, at ``sha``, else
+        the most recently used."""
         with self.store.write():
             row = self.store.one(
                 "SELECT * FROM worktrees WHERE state = 'idle' AND drift IS NULL "
-                "ORDER BY (commit_sha = ?) DESC, last_used DESC LIMIT 1",
-                (sha,),
+                "ORDER BY (COALESCE(sparse, '') = ?) DESC, (commit_sha = ?) DESC, "
+                "last_used DESC LIMIT 1",
+                (skey, sha),
             )
             if row is not None:
                 self._set_busy(row["id"], run, task)
@@ -147,7 +164,9 @@ class WorktreePool:
             (o.pid, o.host, o.started, time.time(), run, task, wt_id),
         )
 
-    def _prepare(self, row: dict[str, Any], path: Path, sha: str) -> bool:
+    def _prepare(
+        self, row: dict[str, Any], path: Path, sha: str, sparse: tuple[str, ...] = ()
+    ) -> bool:
         """Check a leased idle worktree for drift and move it to ``sha``; False if unusable."""
         if not path.is_dir():
             self._forget(row["id"])
@@ -162,20 +181,27 @@ class WorktreePool:
             what = "HEAD moved" if head != row["commit_sha"] else "files changed"
             self._mark_drift(row["id"], f"{what} outside treelane")
             return False
+        skey = sparsity.key(sparse)
+        if (row["sparse"] or "") != skey:
+            sparsity.apply(path, sparse)
         if head != sha:
             git.run(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", sha], path)
         self.store.execute(
-            "UPDATE worktrees SET commit_sha = ?, needs_reset = 0 WHERE id = ?", (sha, row["id"])
+            "UPDATE worktrees SET commit_sha = ?, needs_reset = 0, sparse = ? WHERE id = ?",
+            (sha, skey or None, row["id"]),
         )
         return True
 
-    def _create(self, sha: str, run: str | None, task: str | None) -> Lease:
+    def _create(
+        self, sha: str, run: str | None, task: str | None, sparse: tuple[str, ...] = ()
+    ) -> Lease:
         with self._cv:
             self._cv.wait_for(lambda: self._adding < max(1, self.config.create_parallel))
             self._adding += 1
         try:
-            wt_id, path = self._new_row(sha, run, task)
-            add = ["worktree", "add", "--detach", "--end-of-options", str(path), sha]
+            wt_id, path = self._new_row(sha, run, task, sparsity.key(sparse))
+            lazy = ["--no-checkout"] if sparse else []  # the cone first, then the files
+            add = ["worktree", "add", "--detach", *lazy, "--end-of-options", str(path), sha]
             try:
                 # Outside the lock: adds of different worktrees run side by side (git marks
                 # one being made "initializing", so a concurrent prune leaves it alone).
@@ -185,8 +211,14 @@ class WorktreePool:
                     with self.ws.lock("worktree-add"):
                         git.run(["worktree", "prune"], self.ws.root)
                     git.run(add, self.ws.root)
+                if sparse:
+                    sparsity.apply(path, sparse)
+                    sparsity.populate(path)
             except git.GitError:
-                self._forget(wt_id)
+                if sparse:
+                    self._discard(wt_id, path)
+                else:
+                    self._forget(wt_id)
                 raise
         finally:
             with self._cv:
@@ -199,7 +231,9 @@ class WorktreePool:
             raise
         return Lease(wt_id, path, sha)
 
-    def _new_row(self, sha: str, run: str | None, task: str | None) -> tuple[str, Path]:
+    def _new_row(
+        self, sha: str, run: str | None, task: str | None, skey: str = ""
+    ) -> tuple[str, Path]:
         """Pick a free id and record the worktree (busy, ours) before git makes it."""
         with self.ws.lock("worktree-add"):
             with self.store.write():
@@ -224,6 +258,7 @@ class WorktreePool:
                         "task": task,
                         "created": time.time(),
                         "last_used": time.time(),
+                        "sparse": skey or None,
                     }
                 )
             if path.exists():  # debris of a crashed add: git would refuse the folder
@@ -264,6 +299,7 @@ class WorktreePool:
                     "owner_started = NULL, run = NULL, task = NULL, last_used = ? WHERE id = ?",
                     (time.time(), lease.id),
                 )
+                self.meter.later(lease.id, lease.path)
         except Exception as exc:  # a task that needs one creates its own and reports errors
             with contextlib.suppress(Exception):
                 self.store.event("worktree.prewarm_failed", reason=str(exc))
@@ -357,6 +393,8 @@ class WorktreePool:
             (head, time.time(), wt_id),
         )
         self.trim()
+        if path.is_dir():
+            self.meter.later(wt_id, path)
 
     def _reset(self, path: Path) -> None:
         git.run(["reset", "-q", "--hard"], path)
@@ -444,6 +482,7 @@ class WorktreePool:
                     row["run"],
                     row["task"],
                     drift,
+                    queries.mb(row["disk_bytes"]),
                 )
             )
         return out
@@ -456,23 +495,32 @@ class WorktreePool:
         rows = self.store.query("SELECT id, path FROM worktrees ORDER BY created")
         return {r["id"]: Path(r["path"]) for r in rows}
 
-    def stats(self) -> dict[str, int]:
-        """Counts by state; ``warming``: busy ones that pre-warming is still creating."""
-        rows = self.store.query(
-            "SELECT state, task = ? AS warming, COUNT(*) AS n FROM worktrees "
-            "GROUP BY state, warming",
-            (PREWARM_TASK,),
-        )
-        counts: dict[str, int] = {}
-        for r in rows:
-            key = "warming" if r["state"] == "busy" and r["warming"] else r["state"]
-            counts[key] = counts.get(key, 0) + r["n"]
-        return {
-            "size": self.config.size,
-            "idle": counts.get("idle", 0),
-            "busy": counts.get("busy", 0),
-            "warming": counts.get("warming", 0),
-        }
+    def stats(self) -> dict[str, int | float]:
+        return queries.pool_stats(self.store, self.config.size)
+
+    def evict_for_disk(self) -> builtins.list[str]:
+        """Above ``max_disk_mb``: remove idle worktrees, least recently used first, until the
+        pool fits; never a busy one, one with drift, or one with unsaved work."""
+        limit = self.config.max_disk_mb
+        if not limit:
+            return []
+        row = self.store.one("SELECT SUM(disk_bytes) AS b FROM worktrees")
+        total = int(row["b"] or 0) if row else 0
+        evicted: builtins.list[str] = []
+        if total <= limit * 2**20:
+            return evicted
+        for r in self.store.query(
+            "SELECT id, disk_bytes FROM worktrees WHERE state = 'idle' AND drift IS NULL "
+            "AND needs_reset = 0 ORDER BY last_used ASC"
+        ):
+            if total <= limit * 2**20:
+                break
+            with contextlib.suppress(RequestFailed):
+                if self.remove(r["id"], force=False) is None:
+                    evicted.append(r["id"])
+                    total -= int(r["disk_bytes"] or 0)
+                    self.store.event("worktree.evicted", worktree=r["id"], reason="disk")
+        return evicted
 
     # --- removal ---------------------------------------------------------
 
@@ -625,14 +673,21 @@ class WorktreePool:
 def _status(path: Path) -> tuple[str | None, bool]:
     """(HEAD, dirty) in one ``git status`` (untracked, non-ignored files count as dirty).
 
-    Paths brought in by ``include`` are not changes.
+    Paths brought in by ``include`` are not changes. The worktree is treelane's: the status
+    may write its index (refreshed stat data, and git's untracked cache, which it keeps
+    there), so the next check of an unchanged worktree skips most of the work (measured:
+    0.31 s -> 0.08 s over 21,000 files).
     """
     spec = snapshot.pathspecs(snapshot.included(path))
     res = git.run(
-        ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal", *spec],
+        [
+            "-c", "core.untrackedCache=true",
+            "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal", *spec,
+        ],
         path,
+        env={"GIT_OPTIONAL_LOCKS": "1"},
         check=False,
-    )
+    )  # fmt: skip
     if res.returncode != 0:
         return None, True
     head = None

@@ -136,10 +136,33 @@ def running_tasks(db: Reader) -> int:
     return n
 
 
-def pool_stats(db: Reader, size: int) -> dict[str, int]:
-    rows = db.query("SELECT state, COUNT(*) AS n FROM worktrees GROUP BY state")
-    counts = {r["state"]: r["n"] for r in rows}
-    return {"size": size, "idle": counts.get("idle", 0), "busy": counts.get("busy", 0)}
+PREWARM_TASK = "(pre-warm)"  # the task of a lease that pre-warming holds while it creates
+
+
+def mb(size: int | None) -> float | None:
+    return None if size is None else round(size / 2**20, 1)
+
+
+def pool_stats(db: Reader, size: int) -> dict[str, int | float]:
+    """Counts by state; ``warming``: busy ones that pre-warming is still creating;
+    ``disk_mb``: what the managed worktrees take, as last measured."""
+    rows = db.query(
+        "SELECT state, task = ? AS warming, COUNT(*) AS n FROM worktrees "
+        "GROUP BY state, warming",
+        (PREWARM_TASK,),
+    )
+    counts: dict[str, int] = {}
+    for r in rows:
+        key = "warming" if r["state"] == "busy" and r["warming"] else r["state"]
+        counts[key] = counts.get(key, 0) + r["n"]
+    disk = db.one("SELECT SUM(disk_bytes) AS b FROM worktrees")
+    return {
+        "size": size,
+        "idle": counts.get("idle", 0),
+        "busy": counts.get("busy", 0),
+        "warming": counts.get("warming", 0),
+        "disk_mb": mb(disk["b"] if disk else None) or 0.0,
+    }
 
 
 def status(db: Reader, run_id: str | None, *, pool_size: int, limit: int) -> dict[str, Any]:

@@ -139,7 +139,8 @@ class Session:
     def files_tree(self) -> str:
         """The tree of every file in the worktree (untracked ones too, ignored ones not)."""
         wt, env = self.wt, self.env
-        git.run(["add", "-A", "--ignore-errors"], wt, env=env)
+        # --sparse: in a sparse worktree, files written outside its folders count too.
+        git.run(["add", "-A", "--sparse", "--ignore-errors"], wt, env=env)
         brought = included(wt)
         if brought:  # (a pathspec exclusion would make ``add`` fail on ignored ones)
             git.run(["update-index", "--force-remove", "--", *brought], wt, env=env)

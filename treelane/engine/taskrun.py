@@ -286,7 +286,8 @@ def _remember_tree(repo: Path, commit: str, tree: str) -> None:
 
 def _worktree(engine: Engine, run: RunRec, t: TaskRec, commit: str) -> Lease:
     if t.spec.isolation == "worktree":
-        return engine.pool.acquire(commit, run=run.id, task=t.spec.name)
+        sparse = run.workflow.sparse_of(t.spec)
+        return engine.pool.acquire(commit, run=run.id, task=t.spec.name, sparse=sparse)
     shared = engine.shared_tree(run, commit)
     with shared.lock:
         if shared.lease is None:

@@ -249,4 +249,17 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     ),
 ]
 
+MIGRATIONS.append(
+    (
+        6,
+        [
+            # Disk the worktree's files and private git dir take, measured in the background
+            # (treelane.engine.diskuse); NULL until first measured.
+            "ALTER TABLE worktrees ADD COLUMN disk_bytes INTEGER",
+            # The folders a sparse worktree checks out (JSON list; NULL: all of them).
+            "ALTER TABLE worktrees ADD COLUMN sparse TEXT",
+        ],
+    )
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1][0]

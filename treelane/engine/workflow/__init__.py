@@ -10,6 +10,7 @@ File format::
     max_parallel = "auto"       # or a positive int
     pool_size = 4               # warm worktrees kept (int >= 0)
     pool_create_parallel = 4    # new worktrees made at once (int > 0)
+    pool_max_disk_mb = 0        # evict idle worktrees (LRU) above this; 0 = no limit
     memory_per_task_mb = 500    # estimate used by "auto" (int > 0)
     cache_salt = ""             # mixed into every cache key
     worktrees_dir = ""          # "" = default inside the git dir
@@ -25,6 +26,7 @@ File format::
     base = "HEAD"               # any commit-ish; default "HEAD"
     description = "..."
     resolve = "tools/resolve.sh" # run in a conflicted merge's worktree (see below)
+    sparse = ["src/", "tests/"]  # folders its tasks' worktrees check out (cone mode)
 
     [workflows.feature.tasks.plan]
     run = "python tools/plan.py > PLAN.md"   # required

@@ -94,6 +94,7 @@ class Task:
     # and the ignored files the task produces that are kept and passed to its dependents.
     inputs: tuple[str, ...] | None = None
     outputs: tuple[str, ...] = ()
+    sparse: tuple[str, ...] = ()  # folders its worktree checks out (cone mode); () = all
 
     @property
     def env_dict(self) -> dict[str, str]:
@@ -126,6 +127,7 @@ class Task:
             "checkpoint_every": self.checkpoint_every,
             "inputs": list(self.inputs) if self.inputs is not None else None,
             "outputs": list(self.outputs) if self.outputs else None,
+            "sparse": list(self.sparse) if self.sparse else None,
         }
         return {key: value for key, value in data.items() if value is not None}
 
@@ -141,6 +143,10 @@ class Workflow:
     tasks: tuple[Task, ...]  # in file order
     description: str = ""
     resolve: str = ""  # resolver for the final merge, and for tasks without their own
+    sparse: tuple[str, ...] = ()  # default folders for its tasks' worktrees (cone mode)
+
+    def sparse_of(self, task: Task) -> tuple[str, ...]:
+        return task.sparse or self.sparse
 
     def task(self, name: str) -> Task:
         for task in self.tasks:
@@ -166,12 +172,15 @@ class Workflow:
             source = task.origin or task
             if source.name not in tasks:
                 tasks[source.name] = source.to_dict()
-        return {
+        data: dict[str, Any] = {
             "base": self.base,
             "description": self.description,
             **({"resolve": self.resolve} if self.resolve else {}),
             "tasks": tasks,
         }
+        if self.sparse:
+            data["sparse"] = list(self.sparse)
+        return data
 
 
 @dataclass(frozen=True)
@@ -179,6 +188,7 @@ class Settings:
     max_parallel: int | str = "auto"
     pool_size: int = 4
     pool_create_parallel: int = 4  # new worktrees made at once (git worktree add processes)
+    pool_max_disk_mb: int = 0  # idle worktrees evicted (LRU) above this; 0 = no limit
     memory_per_task_mb: int = 500
     cache_salt: str = ""
     worktrees_dir: str = ""

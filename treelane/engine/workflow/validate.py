@@ -47,6 +47,7 @@ _SETTINGS_SCHEMA: Mapping[str, Converter[Any]] = {
     "max_parallel": _max_parallel,
     "pool_size": _integer(0),
     "pool_create_parallel": _integer(1),
+    "pool_max_disk_mb": _integer(0),
     "memory_per_task_mb": _integer(1),
     "cache_salt": _string,
     "worktrees_dir": _string,
@@ -228,13 +229,28 @@ def _parse_workflow(
     tasks = table.child("tasks")
     drafts = [_parse_task(tasks, task_name) for task_name in tasks.data] if tasks else []
     _check_graph(checker, drafts, limits)
+    sparse = _parse_folders(table, "sparse") if "sparse" in body else ()
     return Workflow(
         name=name,
         base=values.get("base", DEFAULT_BASE),
         tasks=expand(tuple(draft.task for draft in drafts)),
         description=values.get("description", ""),
         resolve=values.get("resolve", ""),
+        sparse=sparse,
     )
+
+
+def _parse_folders(table: _Table, key: str) -> tuple[str, ...]:
+    """``sparse``: folders relative to the repository root (cone mode)."""
+    folders = table.strings(key, "folder")
+    for folder, index in folders.items():
+        message = _include_problem(folder)
+        if message is None and any(ch in folder for ch in "*?[]!"):
+            message = "must be a folder (cone mode takes no globs)"
+        if message:
+            at = table.at(key, index)
+            table.checker.report(at, f"{_render_path(at)}: {message}, got {_describe(folder)}")
+    return tuple(folders)
 
 
 @dataclass(frozen=True)
@@ -270,6 +286,12 @@ def _parse_task(tasks: _Table, name: str) -> _TaskDraft:
             checker.report(at, f"{_render_path(at)}: must not be empty")
     inputs = _parse_patterns(table, "inputs") if "inputs" in table.data else None
     outputs = _parse_patterns(table, "outputs") if "outputs" in table.data else ()
+    sparse = _parse_folders(table, "sparse") if "sparse" in table.data else ()
+    if sparse and values.get("isolation") == "shared":
+        message = (
+            f"task '{name}' has sparse but isolation = \"shared\" (it uses its need's worktree)"
+        )
+        checker.report(table.at("sparse"), message)
     if outputs and values.get("isolation") == "shared":
         message = (
             f"task '{name}' has outputs but isolation = \"shared\": outputs need a worktree "
@@ -286,6 +308,7 @@ def _parse_task(tasks: _Table, name: str) -> _TaskDraft:
         matrix=matrix,
         inputs=inputs,
         outputs=outputs,
+        sparse=sparse,
         **values,
     )
     return _TaskDraft(task, path, needs, uses)
