@@ -558,6 +558,7 @@ class Engine:
                     "worktree": t["worktree"],
                     "exit_code": t["exit_code"],
                     "duration_ms": dur,
+                    "result": t["result_commit"],
                 }
             )
         return {

@@ -172,6 +172,7 @@ function decodeTaskStatus(value: unknown, where: string): TaskStatus {
         worktree: optionalId(o, 'worktree'),
         exitCode: optionalNumber(o, 'exit_code'),
         durationMs: optionalNumber(o, 'duration_ms'),
+        result: optionalId(o, 'result'),
         ...optionalError(o),
     };
 }

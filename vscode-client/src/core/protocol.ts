@@ -138,6 +138,8 @@ export interface TaskStatus {
     durationMs: number | null;
     /** Why the task failed or was skipped, when the server says (not in the contract). */
     error?: string;
+    /** The task's result commit (null until it succeeded). */
+    result?: string | null;
 }
 
 export interface RunStatus {
