@@ -15,7 +15,7 @@ from clikit import git, lines, make_repo, one_line_reason, popen, treelane
 
 SUBCOMMANDS = [
     "demo", "run", "status", "cancel", "resume", "checkpoint", "undo", "redo", "merge",
-    "worktrees", "cleanup", "trace", "report", "log", "serve",
+    "worktrees", "cleanup", "trace", "report", "log", "serve", "diff", "resolve", "branch",
 ]  # fmt: skip
 
 
@@ -62,7 +62,7 @@ def test_failing_task_exits_1_with_one_line_reason(workspace: Path) -> None:
     assert notes[-1]["method"] == "treelane/runFinished"
     assert notes[-1]["params"]["state"] == "failed"
     reason = one_line_reason(stderr)
-    assert "failed" in reason and "fails (exit code 3)" in reason
+    assert reason.endswith("failed: task fails failed: exit code 3")
 
     human = treelane("run", "broken", cwd=workspace)  # stdout is a pipe: still JSON lines
     assert human.returncode == 1

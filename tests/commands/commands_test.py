@@ -105,9 +105,13 @@ def test_merge_defaults_to_the_checked_out_branch_and_refuses_local_overlap(
     run = call(ctx, "start", {"workflow": "edit"})["run"]
     assert wait_run(ctx, run) == "succeeded"
     preview = call(ctx, "merge", {"run": run, "preview": True})
-    assert preview == {"clean": True, "conflicts": [], "merged": False, "commit": None}
+    assert {k: preview[k] for k in ("clean", "conflicts", "merged", "commit")} == {
+        "clean": True, "conflicts": [], "merged": False, "commit": None
+    }  # fmt: skip
+    assert preview["uncommitted"] == []
 
     (repo / "task.txt").write_text("mine, uncommitted\n")
+    assert call(ctx, "merge", {"run": run, "preview": True})["uncommitted"] == ["task.txt"]
     with pytest.raises(RequestFailed, match=r"uncommitted changes in task\.txt"):
         call(ctx, "merge", {"run": run})
     assert (repo / "task.txt").read_text() == "mine, uncommitted\n"

@@ -71,7 +71,10 @@ async def test_diamond_run_streams_state_progress_and_result(
     assert [t["state"] for t in r["tasks"]] == ["succeeded"] * 4
 
     preview = await execute(client, "treelane.merge", {"run": run, "preview": True})
-    assert preview == {"clean": True, "conflicts": [], "merged": False, "commit": None}
+    assert {k: preview[k] for k in ("clean", "conflicts", "merged", "commit", "already")} == {
+        "clean": True, "conflicts": [], "merged": False, "commit": None, "already": False
+    }  # fmt: skip
+    assert preview["summary"].startswith(f"{len(preview['files'])} files, +")
     merged = await execute(client, "treelane.merge", {"run": run})
     assert merged["merged"] is True
     head = subprocess.run(
@@ -137,6 +140,12 @@ BAD_ARGUMENTS: list[tuple[str, Any]] = [
     ("treelane.redo", {"worktree": 1}),
     ("treelane.merge", {}),
     ("treelane.merge", {"run": "r1", "preview": "yes"}),
+    ("treelane.merge", {"run": "r1", "squash": 0}),
+    ("treelane.diff", {"run": "r1", "against": "head"}),
+    ("treelane.diff", {"task": "a"}),
+    ("treelane.resolve", {"run": "r1", "task": 3}),
+    ("treelane.branch", {"run": "r1"}),
+    ("treelane.branch", {"run": "r1", "name": "bad..name"}),
     ("treelane.worktrees", {"x": 1}),
     ("treelane.cleanup", {"force": "true"}),
     ("treelane.trace", {}),

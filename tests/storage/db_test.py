@@ -28,6 +28,8 @@ TABLES = {
     "cache",
     "samples",
     "cancel_requests",
+    "merges",
+    "resolutions",
 }
 
 
@@ -45,8 +47,8 @@ def _tables(path: Path) -> set[str]:
 
 
 def test_migrations_create_the_latest_schema(store: Store) -> None:
-    assert SCHEMA_VERSION == 2
-    assert store.schema_version == 2
+    assert SCHEMA_VERSION >= 3
+    assert store.schema_version == SCHEMA_VERSION
     assert _tables(store.path) == TABLES
     assert store.one("PRAGMA journal_mode")["journal_mode"] == "wal"  # type: ignore[index]
     assert store.one("PRAGMA foreign_keys")["foreign_keys"] == 1  # type: ignore[index]
@@ -67,12 +69,13 @@ def test_reopening_is_idempotent(store: Store) -> None:
 
 
 def test_newer_schema_is_refused_and_left_alone(store: Store) -> None:
-    store.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+    store.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     store.close()
-    with pytest.raises(RuntimeError, match=r"schema version 7, newer than this treelane \(2\)"):
+    newer = rf"schema version 99, newer than this treelane \({SCHEMA_VERSION}\)"
+    with pytest.raises(RuntimeError, match=newer):
         Store(store.path)
     with sqlite3.connect(store.path) as conn:
-        assert conn.execute("SELECT value FROM meta").fetchall() == [("7",)]
+        assert conn.execute("SELECT value FROM meta").fetchall() == [("99",)]
 
 
 def test_a_version_1_database_is_migrated_forward_keeping_its_rows(tmp_path: Path) -> None:

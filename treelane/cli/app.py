@@ -78,6 +78,11 @@ def build_parser() -> Parser:
     p = command("run", "start a workflow and follow it to the end", c + "run")
     p.add_argument("workflow", metavar="WORKFLOW", help="a workflow of treelane.toml")
     p.add_argument("--base", metavar="REV", help="start from this commit (default: HEAD)")
+    p.add_argument(
+        "--from-worktree",
+        action="store_true",
+        help="start from the files in the main worktree, uncommitted and untracked ones too",
+    )
     p.epilog = (
         "--json, or a stdout that is not a terminal: one JSON object per notification and "
         "line, the runFinished one last. Exit code 0 when the run succeeded, 1 when a task "
@@ -110,11 +115,9 @@ def build_parser() -> Parser:
         if name == "checkpoint":
             p.add_argument("-m", "--message", metavar="MSG", help="a note for the checkpoint")
 
-    p = command("merge", "merge a run's result into a branch", c + "merge")
-    p.add_argument("run", metavar="RUN")
-    p.add_argument("--preview", action="store_true", help="only show whether it merges cleanly")
-    p.add_argument("--into", metavar="BRANCH", help="target branch (default: the current one)")
-    p.epilog = "exit code 1 when the merge has conflicts (they are listed)."
+    from treelane.cli import review_args
+
+    review_args.add(command)
 
     command("worktrees", "the main worktree and every managed one", c + "worktrees")
 

@@ -44,6 +44,10 @@ async def run(args: Namespace) -> int:
     argument = {"workflow": args.workflow}
     if args.base is not None:
         argument["base"] = args.base
+    if args.from_worktree:
+        if args.base is not None:
+            raise CliError("--from-worktree and --base exclude each other", 2)
+        argument["base"] = "worktree"
     try:
         async with open_session(args.directory) as s:
             interrupts.check()
@@ -130,37 +134,7 @@ async def _worktree(s: Session, given: str | None) -> str:
     return "main"
 
 
-# --- merge and the pool ----------------------------------------------------------------
-
-
-async def merge(args: Namespace) -> int:
-    argument: dict[str, Any] = {"run": args.run, "preview": args.preview}
-    if args.into is not None:
-        argument["into"] = args.into
-    async with open_session(args.directory) as s:
-        try:
-            result = await s.execute("treelane.merge", argument)
-        except CliError as exc:
-            if args.preview or exc.code != 1:
-                raise
-            result = await _conflicts_or_raise(s, argument, exc)
-    if not show(args, result):
-        render.merge(render.Printer(), result, args.run, args.into, args.preview)
-    if result.get("conflicts"):
-        paths = ", ".join(c["path"] for c in result["conflicts"])
-        raise CliError(f"run {args.run} does not merge cleanly: conflicts in {paths}")
-    return 0
-
-
-async def _conflicts_or_raise(s: Session, argument: dict[str, Any], exc: CliError) -> Any:
-    """A merge refused for conflicts: the preview's structured list of them."""
-    try:
-        preview = await s.execute("treelane.merge", {**argument, "preview": True})
-    except CliError:
-        raise exc from None
-    if preview.get("clean", True):
-        raise exc
-    return preview
+# --- the pool ----------------------------------------------------------------
 
 
 async def worktrees(args: Namespace) -> int:

@@ -10,7 +10,7 @@ from argparse import Namespace
 from pathlib import Path
 from typing import Any
 
-from treelane.cli import render
+from treelane.cli import render, review
 from treelane.cli.follow import Interrupts, follow, outcome
 from treelane.cli.live import LiveView, PlainView, RunView
 from treelane.cli.session import CliError, Session, open_session
@@ -60,12 +60,12 @@ def _intro(p: render.Printer, repo: Path) -> None:
 
 async def _merge(s: Session, p: render.Printer, run: str, base: str) -> None:
     preview = await s.execute("treelane.merge", {"run": run, "into": "main", "preview": True})
-    render.merge(p, preview, run, "main", preview=True)
+    review.write_merge(preview, f"run {run}", "main", True, p.rich)
     if not preview["clean"]:
         paths = ", ".join(c["path"] for c in preview["conflicts"])
         raise CliError(f"the demo run does not merge cleanly: conflicts in {paths}")
     merged = await s.execute("treelane.merge", {"run": run, "into": "main"})
-    render.merge(p, merged, run, "main", preview=False)
+    review.write_merge(merged, f"run {run}", "main", False, p.rich)
     p.line("the agents' work, now on main:")
     for line in _git(s.root, "diff", "--stat=72", base, "HEAD").splitlines():
         p.line(f"  {line}", "dim")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from typing import Any
 
 from treelane.cli.client import CLOSED, Message
@@ -78,6 +79,7 @@ async def follow(
     queue = session.client.notifications
     interrupts.queue = queue
     failures: dict[str, str] = {}
+    told: set[str] = set()
     if interrupts.count:
         await _cancel(session, run, view)
     while True:
@@ -94,6 +96,18 @@ async def follow(
             tail = session.client.stderr_tail
             raise CliError("the treelane server exited" + (f": {tail[-1]}" if tail else ""))
         if not isinstance(params, dict) or params.get("run", run) != run:
+            continue
+        if method == "treelane/notice":
+            if params.get("code") == "run-failed":
+                view.handle(method, params)
+                continue  # the command ends with the reason itself (not on stderr twice)
+            # Warnings go to stderr; the window/showMessage that repeats it is skipped.
+            told.add(str(params.get("message")))
+            level = params.get("level", "info")
+            print(f"treelane: {level}: {params.get('message')}", file=sys.stderr, flush=True)
+            view.handle(method, params)  # --json: a line of its own, like every notification
+            continue
+        if method == "window/showMessage" and params.get("message") in told:
             continue
         stale = params.get("task") in keep and params.get("state") == "queued"
         if method == "treelane/taskState" and stale:
@@ -125,7 +139,11 @@ def outcome(final: dict[str, Any], interrupts: Interrupts) -> int:
         code = EXIT_INTERRUPTED if interrupts.count else 1
         raise CliError(f"{run} cancelled{by}; resume it with: treelane resume {final['run']}", code)
     failures = final.get("failures") or {}
-    why = ", ".join(f"{task} ({error})" for task, error in failures.items())
+    why = final.get("reason") or ", ".join(f"{task} ({error})" for task, error in failures.items())
+    if final.get("conflicts"):
+        why += f"; resolve with: treelane resolve {final['run']}"
+        if not str(final.get("reason", "")).startswith("final tasks"):
+            why += " " + (list(failures) or ["TASK"])[0]
     if state == "interrupted":
         why = f"resume it with: treelane resume {final['run']}"
     raise CliError(f"{run} {state}" + (f": {why}" if why else ""))

@@ -132,6 +132,8 @@ def status(p: Printer, result: dict[str, Any], one_run: bool) -> None:
             f"started {local_time(r.get('started'))} · took {took(r)} · "
             f"base {short(r.get('base'))} · result {short(r.get('result'))}"
         )
+        if r.get("reason"):
+            p.line(f"reason: {r['reason']}", "bold red")
         p.table(
             ["task", "state", "attempt", "worktree", "exit", "duration"],
             [
@@ -188,25 +190,15 @@ def checkpoint(p: Printer, action: str, result: dict[str, Any]) -> None:
     p.line(f"{result['worktree']}: {what} {result['checkpoint']} ({short(result['commit'])})")
 
 
-def merge(p: Printer, result: dict[str, Any], run: str, into: str | None, preview: bool) -> None:
-    target = into or "the current branch"
-    conflicts = result.get("conflicts", [])
-    if conflicts:
-        p.line(f"run {run} conflicts with {target} in {len(conflicts)} path(s):", "bold red")
-        p.table(["path", "kind"], [[c["path"], c["kind"]] for c in conflicts])
-    elif preview:
-        p.line(f"run {run} merges cleanly into {target} (preview: nothing changed)", "green")
-    else:
-        p.line(f"merged run {run} into {target}: {short(result.get('commit'))}", "green")
-
-
 def worktrees(p: Printer, result: dict[str, Any]) -> None:
     p.table(
         ["id", "state", "run", "task", "commit", "dirty", "path"],
         [
             [
                 w["id"],
-                w["state"] + (f" (drift: {w['drift']})" if w.get("drift") else ""),
+                w["state"]
+                + (f" (drift: {w['drift']})" if w.get("drift") else "")
+                + (f" ({w['pending']} pending)" if w.get("pending") else ""),
                 w.get("run") or "-",
                 w.get("task") or "-",
                 short(w.get("commit")),

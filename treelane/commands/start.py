@@ -30,5 +30,7 @@ def start(ctx: Context, raw: Any) -> dict[str, Any]:
         raise InvalidArgument("missing field 'workflow': expected a workflow name or definition")
     else:
         raise InvalidArgument("field 'workflow': expected a workflow name or an object")
-    started = engine.start(wf, base)
+    # "worktree": the main worktree's files, uncommitted and untracked ones too.
+    worktree = base == "worktree"
+    started = engine.start(wf, None if worktree else base, from_worktree=worktree)
     return {"run": started.run, "workflow": started.workflow, "tasks": started.tasks}

@@ -19,7 +19,7 @@ from typing import Any
 
 import psutil
 
-from treelane.engine import git, merge
+from treelane.engine import git, landing, outcome, resolve, worktree_base
 from treelane.engine.cache import ResultCache
 from treelane.engine.checkpoints import Checkpoints
 from treelane.engine.events import (
@@ -180,11 +180,21 @@ class Engine:
             raise RequestFailed(f"no workflow {name!r} in {CONFIG_FILE} (workflows: {known})")
         return wf
 
-    def start(self, wf: Workflow, base: str | None = None) -> RunStarted:
-        """Start a run of ``wf`` at ``base`` (default: the workflow's); returns at once."""
-        base_rev = base or wf.base
-        base_commit = git.resolve_commit(self.ws.root, base_rev)
+    def start(
+        self, wf: Workflow, base: str | None = None, *, from_worktree: bool = False
+    ) -> RunStarted:
+        """Start a run of ``wf`` at ``base`` (default: the workflow's), or at a snapshot of
+        the main worktree's files (``from_worktree``); returns at once."""
         run_id = self._new_run_id()
+        if from_worktree:
+            base_rev = worktree_base.WORKTREE
+            base_commit = worktree_base.snapshot_commit(self.ws.root, run_id)
+        else:
+            base_rev = base or wf.base
+            base_commit = git.resolve_commit(self.ws.root, base_rev)
+            note = worktree_base.left_out(self.ws.root, base_commit)
+            if note:
+                self.emit(Notice("warning", note, run_id, "uncommitted"))
         now = time.time()
         with self.store.write() as db:
             db.table("runs").insert(
@@ -281,6 +291,7 @@ class Engine:
             self._interrupt(run_id)
         if row["state"] == "succeeded":
             raise RequestFailed(f"run {run_id} already succeeded: nothing to resume")
+        resolve.collect(self, run_id)  # resolved conflicts become inputs (or the result)
         wf = self.parse_workflow(row["workflow"], json.loads(row["definition"]))
         tasks = {
             r["name"]: r for r in self.store.query("SELECT * FROM tasks WHERE run = ?", (run_id,))
@@ -305,8 +316,8 @@ class Engine:
             recs[t.name] = rec
         with self.store.write():
             self.store.execute(
-                "UPDATE runs SET state = 'running', finished = NULL, owner_pid = ?, "
-                "owner_host = ? WHERE id = ?",
+                "UPDATE runs SET state = 'running', finished = NULL, error = NULL, "
+                "conflicts = NULL, owner_pid = ?, owner_host = ? WHERE id = ?",
                 (os.getpid(), HOST, run_id),
             )
             for name in requeued:
@@ -339,6 +350,10 @@ class Engine:
                 self._interrupt(row["id"])
                 stale.append(row["id"])
         self.pool.reclaim_dead()
+        try:
+            landing.recover(self)  # a merge into a worktree that a dead process left half-done
+        except (RequestFailed, OSError) as exc:
+            self.emit(Notice("error", f"could not finish an interrupted merge: {exc}"))
         return stale
 
     def _interrupt(self, run_id: str) -> None:
@@ -367,32 +382,28 @@ class Engine:
     def _finish_run(self, run: RunRec, state: str) -> None:
         """Called by the scheduler when every task of ``run`` is final."""
         now = time.time()
-        result = None
-        if state == "succeeded":
-            sinks = [run.tasks[n].result for n in run.workflow.sinks()]
-            commits = list(dict.fromkeys(c for c in sinks if c))
-            result, conflicts = merge.merged_commit(
-                self.ws.root, commits, f"treelane: result of run {run.id}\n"
-            )
-            if result is None:
-                state = "failed"
-                paths = ", ".join(c.path for c in conflicts)
-                self.emit(Notice("warning", f"run {run.id}: results conflict in {paths}", run.id))
-            else:
-                git.update_ref(self.ws.root, f"{RESULT_REFS}/{run.id}", result)
+        end = outcome.finish(self, run, state)
+        state, result = end.state, end.result
+        if result is not None:
+            git.update_ref(self.ws.root, f"{RESULT_REFS}/{run.id}", result)
         self._release_shared(run)
+        found = [c.to_dict() for c in end.conflicts]
         self.store.execute(
-            "UPDATE runs SET state = ?, finished = ?, result_commit = ? WHERE id = ?",
-            (state, now, result, run.id),
+            "UPDATE runs SET state = ?, finished = ?, result_commit = ?, error = ?, "
+            "conflicts = ? WHERE id = ?",
+            (state, now, result, end.reason, json.dumps(found) if found else None, run.id),
         )
-        event = run_finished_event(run, state, now)
+        event = run_finished_event(run, state, now)._replace(
+            reason=end.reason, conflicts=found or None
+        )
         self.emit(event)
-        if state == "failed" and event.failed:
+        if state == "failed":
             self.emit(
                 Notice(
                     "warning",
-                    f"run {run.id} ({run.workflow.name}) failed: " + ", ".join(event.failed),
+                    f"run {run.id} ({run.workflow.name}) failed: {end.reason}",
                     run.id,
+                    "run-failed",
                 )
             )
 
@@ -569,6 +580,8 @@ class Engine:
             "finished": iso(row["finished"]),
             "base": row["base_commit"],
             "result": row["result_commit"],
+            "reason": row["error"],
+            "conflicts": json.loads(row["conflicts"]) if row.get("conflicts") else [],
             "tasks": tasks,
         }
 
@@ -629,6 +642,8 @@ class Engine:
             "state": row["state"],
             "started": row["started"],
             "finished": row["finished"],
+            "reason": row["error"],
+            "conflicts": json.loads(row["conflicts"]) if row.get("conflicts") else [],
             "tasks": tasks,
             "samples": samples,
         }

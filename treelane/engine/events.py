@@ -74,6 +74,8 @@ class RunFinished(NamedTuple):
     duration_ms: int
     counts: dict[str, int]
     failed: list[str]
+    reason: str | None = None  # one line: why the run failed or was cancelled
+    conflicts: list[dict[str, Any]] | None = None  # [{"path", "kind", "tasks": [a, b]}]
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()
@@ -83,6 +85,7 @@ class Notice(NamedTuple):
     level: str  # info | warning | error
     message: str
     run: str | None = None
+    code: str | None = None  # what it is about, for clients: "uncommitted", "run-failed", ...
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()

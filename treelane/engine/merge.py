@@ -52,7 +52,7 @@ def preview(repo: Path, source: str, into: str) -> Preview:
     if res.returncode not in (0, 1):
         raise git.GitError(["merge-tree", "--write-tree"], res.returncode, res.stderr)
     tree, conflicts = _parse(res.stdout)
-    ff = _is_ancestor(repo, dst, src)
+    ff = is_ancestor(repo, dst, src)
     return Preview(res.returncode == 0, tree, conflicts, src, dst, ff)
 
 
@@ -67,7 +67,7 @@ def merged_commit(
             return None, p.conflicts
         if p.base_is_into:
             current = p.source
-        elif not _is_ancestor(repo, p.source, current):
+        elif not is_ancestor(repo, p.source, current):
             current = git.commit_tree(repo, p.tree, [current, other], message)
     return current, []
 
@@ -80,7 +80,7 @@ def apply(repo: Path, source: str, into_branch: str, message: str) -> MergeResul
     if not p.clean:
         names = ", ".join(c.path for c in p.conflicts)
         raise RequestFailed(f"cannot merge into {into_branch}: conflicts in {names}")
-    if _is_ancestor(repo, p.source, p.into):
+    if is_ancestor(repo, p.source, p.into):
         return MergeResult(True, [], False, p.into)  # already contained: nothing to do
     if p.base_is_into:
         new = p.source
@@ -138,7 +138,8 @@ def _refuse_local_changes(wt: Path, old: str, new: str, branch: str) -> None:
         )
 
 
-def _is_ancestor(repo: Path, a: str, b: str) -> bool:
+def is_ancestor(repo: Path, a: str, b: str) -> bool:
+    """Is commit ``a`` an ancestor of (or equal to) ``b``?"""
     return git.run(["merge-base", "--is-ancestor", a, b], repo, check=False).returncode == 0
 
 

@@ -37,6 +37,8 @@ class TaskRec:
     started: float | None = None
     finished: float | None = None
     result: str | None = None
+    input: str | None = None  # the commit the task started from
+    conflicts: list[Any] = field(default_factory=list)  # its inputs' conflicts, if any
     error: str | None = None
     waiting: int = 0
     dependents: list[str] = field(default_factory=list)
@@ -263,13 +265,15 @@ class Scheduler:
                 also()
             self.store.execute(
                 "UPDATE tasks SET state = ?, exit_code = ?, finished = ?, duration_ms = ?, "
-                "result_commit = ?, error = ?, worktree = ? WHERE run = ? AND name = ?",
+                "result_commit = ?, input_commit = ?, error = ?, worktree = ? "
+                "WHERE run = ? AND name = ?",
                 (
                     state,
                     t.exit_code,
                     t.finished,
                     t.duration_ms,
                     t.result,
+                    t.input,
                     t.error,
                     t.worktree,
                     run.id,

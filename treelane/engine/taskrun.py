@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from treelane.engine import git, merge, snapshot
+from treelane.engine import conflicts, git, resolve, snapshot
 from treelane.engine.cache import cache_key
 from treelane.engine.events import TaskState
 from treelane.engine.executor import Job
@@ -111,8 +111,20 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
     try:
         input_commit = _input(engine, run, t)
     except _InputConflict as exc:
-        t.error = str(exc)
-        return "failed", None
+        command = t.spec.resolve or run.workflow.resolve
+        why = "-"
+        if command:
+            show = functools.partial(engine.replay, run, t)  # its output is the task's
+            why = resolve.auto(engine, run.id, t.spec.name, command, t.spec.timeout, show)
+        try:
+            if why:
+                raise exc
+            input_commit = _input(engine, run, t)  # with the resolution the command made
+        except _InputConflict as again:
+            t.error = str(again) + ("" if why == "-" else f" ({why})")
+            t.conflicts = again.conflicts
+            return "failed", None
+    t.input = input_commit
     # Only the cache key and a worktree task's result need the input's tree.
     needs_tree = t.spec.cache or t.spec.isolation == "worktree"
     input_tree = _tree_of(repo, input_commit) if needs_tree else ""
@@ -164,13 +176,15 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
 
 
 class _InputConflict(Exception):
-    pass
+    def __init__(self, found: list[conflicts.InputConflict]) -> None:
+        super().__init__(conflicts.describe(found, "inputs"))
+        self.conflicts = found
 
 
 @dataclass
 class _Merge:
     lock: threading.Lock = field(default_factory=threading.Lock)
-    result: tuple[str | None, list[merge.Conflict]] | None = None
+    result: tuple[str | None, list[conflicts.InputConflict]] | None = None
 
 
 _known_trees: dict[tuple[Path, str], str] = {}
@@ -190,22 +204,26 @@ def _input(engine: Engine, run: RunRec, t: TaskRec) -> str:
     needs = t.spec.needs
     if not needs:
         return run.base_commit
-    results = [run.tasks[n].result for n in needs]
-    commits = [r for r in results if r is not None]
-    if len(commits) == 1:
+    named = [(n, r) for n in needs if (r := run.tasks[n].result) is not None]
+    commits = [c for _, c in named]
+    if len(set(commits)) == 1:
         return commits[0]
+    # A resolution of these inputs' conflicts (treelane resolve) is merged onto.
+    start = resolve.lookup(engine, run.id, t.spec.name, commits)
     # Tasks whose needs have the same results share one merge (computed once).
     with run.inputs_lock:
-        slot: _Merge = run.inputs.setdefault(tuple(commits), _Merge())
+        slot: _Merge = run.inputs.setdefault((*commits, start or ""), _Merge())
     with slot.lock:
         if slot.result is None:
-            slot.result = merge.merged_commit(
-                engine.ws.root, commits, f"treelane: inputs {', '.join(needs)} ({run.id})\n"
+            slot.result = conflicts.merge_named(
+                engine.ws.root,
+                named,
+                f"treelane: inputs {', '.join(needs)} ({run.id})\n",
+                start,
             )
-        commit, conflicts = slot.result
+        commit, found = slot.result
     if commit is None:
-        paths = ", ".join(f"{c.path} ({c.kind})" for c in conflicts)
-        raise _InputConflict(f"inputs {', '.join(needs)} conflict in {paths}")
+        raise _InputConflict(found)
     return commit
 
 

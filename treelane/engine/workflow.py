@@ -22,6 +22,7 @@ File format::
     [workflows.feature]
     base = "HEAD"               # any commit-ish; default "HEAD"
     description = "..."
+    resolve = "tools/resolve.sh" # run in a conflicted merge's worktree (see below)
 
     [workflows.feature.tasks.plan]
     run = "python tools/plan.py > PLAN.md"   # required
@@ -33,6 +34,10 @@ File format::
     env = { DOCS_STRICT = "1" }
     cache = true
     cache_ttl = 3600            # seconds > 0
+    resolve = "..."             # resolves conflicts between this task's inputs
+
+``resolve``: a command run in a worktree holding a conflicted merge (git's markers and
+index stages); exit 0 leaving no markers resolves it and the run goes on.
 
 ``tomllib`` gives no positions, so :class:`_Locator` scans the (already
 validated) source text once and maps every key path - table headers, dotted
@@ -146,6 +151,7 @@ class Task:
     env: tuple[tuple[str, str], ...] = ()
     cache: bool = True
     cache_ttl: float | None = None
+    resolve: str = ""  # a command that resolves conflicts between the task's inputs
 
     @property
     def env_dict(self) -> dict[str, str]:
@@ -163,6 +169,7 @@ class Task:
             "env": self.env_dict,
             "cache": self.cache,
             "cache_ttl": self.cache_ttl,
+            "resolve": self.resolve or None,
         }
         return {key: value for key, value in data.items() if value is not None}
 
@@ -173,6 +180,7 @@ class Workflow:
     base: str
     tasks: tuple[Task, ...]  # in file order
     description: str = ""
+    resolve: str = ""  # resolver for the final merge, and for tasks without their own
 
     def task(self, name: str) -> Task:
         for task in self.tasks:
@@ -193,6 +201,7 @@ class Workflow:
         return {
             "base": self.base,
             "description": self.description,
+            **({"resolve": self.resolve} if self.resolve else {}),
             "tasks": {task.name: task.to_dict() for task in self.tasks},
         }
 
@@ -442,6 +451,7 @@ _SETTINGS_SCHEMA: Mapping[str, Converter[Any]] = {
 _WORKFLOW_SCHEMA: Mapping[str, Converter[Any]] = {
     "base": _non_empty_string,
     "description": _string,
+    "resolve": _string,
 }
 _TASK_SCHEMA: Mapping[str, Converter[Any]] = {
     "run": _non_empty_string,
@@ -450,6 +460,7 @@ _TASK_SCHEMA: Mapping[str, Converter[Any]] = {
     "isolation": _choice("worktree", "shared"),
     "cache": _boolean,
     "cache_ttl": _seconds,
+    "resolve": _string,
 }
 
 
@@ -668,6 +679,7 @@ def _parse_workflow(
         base=values.get("base", DEFAULT_BASE),
         tasks=tuple(draft.task for draft in drafts),
         description=values.get("description", ""),
+        resolve=values.get("resolve", ""),
     )
 
 

@@ -1159,6 +1159,22 @@ def _task_table(tasks: list[_Task], clock: _Clock, crit: list[str]) -> str:
     )
 
 
+def _reason(data: Mapping[str, Any]) -> str:
+    """Why the run failed (one line), and which inputs conflict in which file."""
+    reason = data.get("reason")
+    if not isinstance(reason, str) or not reason:
+        return ""
+    items = "".join(
+        f'<li><span class="mono">{_e(str(c.get("path", "")))}</span> '
+        f"({_e(str(c.get('kind', '')))}): "
+        f"{_e(' and '.join(str(t) for t in c.get('tasks', [])))}</li>"
+        for c in data.get("conflicts") or []
+        if isinstance(c, Mapping)
+    )
+    listed = f"<ul>{items}</ul>" if items else ""
+    return f'<section class="panel reason"><p>{_e(reason)}</p>{listed}</section>\n'
+
+
 def render_timeline(data: Mapping[str, Any]) -> str:
     """Render one run as a self-contained HTML document (see the module docstring)."""
     tasks = _parse_tasks(data.get("tasks"))
@@ -1276,7 +1292,7 @@ def render_timeline(data: Mapping[str, Any]) -> str:
 <span class="badge {_state_class(run_state)}">{_e(run_state)}</span>
 <span class="meta">{when}</span>
 </header>
-<section class="stats">{stats_html}</section>
+{_reason(data)}<section class="stats">{stats_html}</section>
 <section class="panel">
 <div class="panel-head"><h2>Tasks per worktree</h2><div class="states">{chips}</div></div>
 {_legend(tasks, crit)}

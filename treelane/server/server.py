@@ -338,6 +338,8 @@ class TreelaneServer(ConfigDiagnostics):
                 "state": ev.state,
                 "duration_ms": ev.duration_ms,
                 "counts": ev.counts,
+                **({"reason": ev.reason} if ev.reason else {}),
+                **({"conflicts": ev.conflicts} if ev.conflicts else {}),
             },
         )
         token = self.run_tokens.pop(ev.run, None)
@@ -355,6 +357,8 @@ class TreelaneServer(ConfigDiagnostics):
         kind = {"error": types.MessageType.Error, "warning": types.MessageType.Warning}.get(
             ev.level, types.MessageType.Info
         )
+        # treelane/notice first: a client that shows it can skip the showMessage that follows.
+        self.protocol.notify("treelane/notice", ev.to_dict())
         self.window_show_message(types.ShowMessageParams(type=kind, message=ev.message))
 
     # --- diagnostics ---------------------------------------------------------

@@ -144,6 +144,60 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
+    (
+        3,
+        [
+            # Why a run failed, as JSON: the conflicts that made it fail (``error`` is the
+            # one-line reason).
+            "ALTER TABLE runs ADD COLUMN conflicts TEXT",
+            # Merges of run results into branches. ``state`` is ``pending`` from before the
+            # target is touched until the update is complete (``done``) or undone
+            # (``rolled back``): a crash in between is finished or undone by the next process.
+            # ``before``/``after`` are the branch tips; for a branch checked out in a worktree
+            # ``worktree`` is its path and ``files_before`` the snapshot tree of its files
+            # (uncommitted edits included), ``files_after``/``index_*`` what they become;
+            # ``git_pid``/``git_started`` name the last git process started for it (which may
+            # have left the worktree's index.lock or the branch's ref lock).
+            """CREATE TABLE merges (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                run TEXT NOT NULL,
+                task TEXT,
+                into_branch TEXT NOT NULL,
+                source TEXT NOT NULL,
+                style TEXT NOT NULL,
+                before TEXT NOT NULL,
+                after TEXT NOT NULL,
+                worktree TEXT,
+                files_before TEXT,
+                index_before TEXT,
+                files_after TEXT,
+                index_after TEXT,
+                state TEXT NOT NULL,
+                owner_pid INTEGER,
+                owner_started REAL,
+                git_pid INTEGER,
+                git_started REAL,
+                created REAL NOT NULL,
+                finished REAL
+            )""",
+            "CREATE INDEX merges_run ON merges (run, task, state)",
+            # Conflicts put into a worktree for a person (or a resolver command) to resolve.
+            # ``task`` is ``_result`` for the merge of the run's final tasks.
+            """CREATE TABLE resolutions (
+                run TEXT NOT NULL,
+                task TEXT NOT NULL,
+                worktree TEXT NOT NULL,
+                ours TEXT NOT NULL,
+                theirs TEXT NOT NULL,
+                inputs TEXT NOT NULL,
+                files TEXT NOT NULL,
+                commit_sha TEXT,
+                state TEXT NOT NULL,
+                created REAL NOT NULL,
+                PRIMARY KEY (run, task)
+            )""",
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
