@@ -92,6 +92,7 @@ def run_status(db: Reader, row: dict[str, Any]) -> dict[str, Any]:
                 "worktree": t["worktree"],
                 "exit_code": t["exit_code"],
                 "duration_ms": dur,
+                "result": t["result_commit"],
                 **extras(t, now),
             }
         )

@@ -29,7 +29,7 @@ export function activate(context: vscode.ExtensionContext): void {
     const runs = new RunsController(srv);
     const outputs = new RunOutputChannels(runs);
     const timelines = new TimelinePanels();
-    const tree = new RunsTreeProvider(runs);
+    const tree = new RunsTreeProvider(runs, () => srv.state === 'stopped');
     const view = vscode.window.createTreeView(RUNS_VIEW_ID, { treeDataProvider: tree, showCollapseAll: true });
     const statusBar = new StatusBarController(srv, runs);
     context.subscriptions.push(runs, outputs, timelines, tree, view, statusBar);
@@ -37,9 +37,14 @@ export function activate(context: vscode.ExtensionContext): void {
     const updateView = (): void => {
         const active = runs.store.activeCount();
         view.badge = active > 0 ? { value: active, tooltip: `${plural(active, 'run')} running` } : undefined;
-        view.message = srv.state === 'stopped' ? 'The Treelane server is not running.' : undefined;
     };
-    context.subscriptions.push(runs.onDidChange(updateView), srv.onDidChangeState(updateView));
+    context.subscriptions.push(
+        runs.onDidChange(updateView),
+        srv.onDidChangeState(() => {
+            updateView();
+            tree.refresh();
+        }),
+    );
 
     context.subscriptions.push(...registerCommands({ server: srv, runs, outputs, timelines }));
     context.subscriptions.push(notifyRunFinished(runs));

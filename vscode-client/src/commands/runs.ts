@@ -12,7 +12,7 @@ import { showRunProgress } from '../ui/runProgress';
 import { info, runFromNodeOrPick, warn, withProgress, type CommandContext } from './context';
 
 export async function startWorkflow(ctx: CommandContext): Promise<void> {
-    const workflow = await pickWorkflow();
+    const workflow = await pickWorkflow(ctx.server.api);
     if (workflow === undefined) {
         return;
     }

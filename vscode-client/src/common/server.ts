@@ -2,13 +2,16 @@
  * The language client's lifecycle: start `python -m treelane serve` over
  * stdio, restart it on demand, and send it commands.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import * as vscode from 'vscode';
 import {
     CloseAction,
     ErrorAction,
     ExecuteCommandRequest,
+    MessageType,
+    ShowMessageNotification,
+    type ShowMessageParams,
     LanguageClient,
     RevealOutputChannelOn,
     State,
@@ -25,7 +28,7 @@ import {
     decodeTaskStateParams,
 } from '../core/decode';
 import { describeError } from '../core/errors';
-import { describeStartFailure, forwardedToClient, StderrClassifier, type StartFailure } from '../core/serverProcess';
+import { describeStartFailure, forwardedToClient, isRunOutcomeNotice, StderrClassifier, type StartFailure } from '../core/serverProcess';
 import { serverArgs, type Interpreter } from '../core/interpreter';
 import {
     isReadOnlyCommand,
@@ -190,6 +193,17 @@ export class TreelaneServer implements vscode.Disposable {
             cwd,
             env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' },
         };
+        // Ask the interpreter first: a missing or broken treelane is then reported once, by us,
+        // instead of as the language client's generic "couldn't create connection" error.
+        this.stateEmitter.fire('starting');
+        const probe = await probeInterpreter({ ...launch, cwd: this.options.safeDirectory });
+        if (probe !== undefined) {
+            const message = describeStartFailure({ ...probe, command: interpreter.command, source: interpreter.source });
+            logError(message);
+            this.stateEmitter.fire('stopped');
+            void this.reportStartFailure(message);
+            return;
+        }
         const started = new StartedProcess();
         let reachedRunning = false;
         const serverOptions = Object.assign(() => Promise.resolve(started.spawn(launch)), { launch });
@@ -218,6 +232,7 @@ export class TreelaneServer implements vscode.Disposable {
             clear: () => undefined,
         });
         this.registerNotifications(client);
+        client.onNotification(ShowMessageNotification.type, (params) => showServerMessage(params));
         this.client = client;
         this.stateEmitter.fire('starting');
         try {
@@ -319,6 +334,25 @@ export class TreelaneServer implements vscode.Disposable {
     }
 }
 
+/**
+ * `window/showMessage` from the server. A run's outcome is already one notification of the
+ * extension's (runNotifications), so the server's "run … failed: …" notice only goes to the log.
+ */
+function showServerMessage(params: ShowMessageParams): void {
+    if (isRunOutcomeNotice(params.message)) {
+        logWarn(params.message);
+        return;
+    }
+    const text = `Treelane: ${params.message}`;
+    if (params.type === MessageType.Error) {
+        void vscode.window.showErrorMessage(text);
+    } else if (params.type === MessageType.Warning) {
+        void vscode.window.showWarningMessage(text);
+    } else {
+        void vscode.window.showInformationMessage(text);
+    }
+}
+
 /** Where the interpreter came from, for the log: the setting's scope, or the fallback. */
 function describeSource(interpreter: Interpreter, settings: TreelaneSettings): string {
     if (interpreter.source === 'setting') {
@@ -332,6 +366,31 @@ export interface ServerLaunch {
     args: string[];
     cwd: string;
     env: NodeJS.ProcessEnv;
+}
+
+/** The import a server needs; what a failed import said. */
+const PROBE = 'import treelane.server.server';
+
+function probeInterpreter(launch: ServerLaunch): Promise<Pick<StartFailure, 'exitCode' | 'spawnError' | 'stderr'> | undefined> {
+    return new Promise((resolve) => {
+        execFile(
+            launch.command,
+            ['-c', PROBE],
+            { cwd: launch.cwd, env: launch.env, timeout: 60_000, encoding: 'utf8' },
+            (error, _stdout, stderr) => {
+                if (error === null) {
+                    resolve(undefined);
+                    return;
+                }
+                const code = (error as { code?: unknown }).code;
+                resolve({
+                    exitCode: typeof code === 'number' ? code : null,
+                    spawnError: typeof code === 'string' ? `${code} (${error.message})` : undefined,
+                    stderr: stderr.split(/\r?\n/).slice(0, 50),
+                });
+            },
+        );
+    });
 }
 
 /** The server's process: spawned for the language client, watched for a failed start. */

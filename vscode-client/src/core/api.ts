@@ -26,6 +26,7 @@ import {
     decodeStartResult,
     decodeStatusResult,
     decodeTraceResult,
+    decodeWorkflowsResult,
     decodeWorktreesResult,
 } from './decode';
 import {
@@ -41,6 +42,7 @@ import {
     type StartResult,
     type StatusResult,
     type TraceResult,
+    type WorkflowsResult,
     type WorktreesResult,
 } from './protocol';
 
@@ -88,6 +90,11 @@ export class TreelaneApi {
 
     async cleanup(force: boolean): Promise<CleanupResult> {
         return decodeCleanupResult(await this.send(ServerCommand.cleanup, cleanupArgs(force)));
+    }
+
+    /** The workflows of treelane.toml, as the server parses it. */
+    async workflows(): Promise<WorkflowsResult> {
+        return decodeWorkflowsResult(await this.send(ServerCommand.workflows, {}));
     }
 
     async trace(run: string): Promise<TraceResult> {

@@ -25,6 +25,8 @@ import type {
     TaskStatus,
     TraceResult,
     Worktree,
+    WorkflowProblem,
+    WorkflowsResult,
     WorktreesResult,
 } from './protocol';
 
@@ -170,6 +172,7 @@ function decodeTaskStatus(value: unknown, where: string): TaskStatus {
         worktree: optionalId(o, 'worktree'),
         exitCode: optionalNumber(o, 'exit_code'),
         durationMs: optionalNumber(o, 'duration_ms'),
+        result: optionalId(o, 'result'),
         ...optionalError(o),
     };
 }
@@ -345,5 +348,26 @@ export function decodeRunFinishedParams(value: unknown): RunFinishedParams {
         state: id(o, 'state', 'runFinished'),
         durationMs: optionalNumber(o, 'duration_ms'),
         counts,
+    };
+}
+
+function decodeWorkflowProblem(value: unknown, where: string): WorkflowProblem {
+    const o = object(value, where);
+    return { message: text(o, 'message'), severity: text(o, 'severity', 'error') };
+}
+
+export function decodeWorkflowsResult(value: unknown): WorkflowsResult {
+    const o = object(value, 'workflows');
+    return {
+        workflows: list(o, 'workflows', 'workflows', (entry, where) => {
+            const w = object(entry, where);
+            return {
+                name: id(w, 'name', where),
+                description: text(w, 'description'),
+                tasks: list(w, 'tasks', where, stringItem),
+                problems: o.problems === undefined && w.problems === undefined ? [] : list(w, 'problems', where, decodeWorkflowProblem),
+            };
+        }),
+        problems: o.problems === undefined ? [] : list(o, 'problems', 'workflows', decodeWorkflowProblem),
     };
 }

@@ -5,7 +5,7 @@
  *
  * Pure module: must not import `vscode`.
  */
-import { formatDuration, plural } from './format';
+import { formatDuration, plural, shortSha } from './format';
 import type { RunRecord, TaskRecord } from './runStore';
 import { isActiveTaskState, KNOWN_RUN_STATES, type RunState, type TaskState } from './protocol';
 
@@ -97,6 +97,12 @@ export function taskDescription(task: TaskRecord): string {
     if (task.exitCode !== null && task.exitCode !== 0 && task.state !== 'cancelled') {
         parts.push(`exit ${task.exitCode}`);
     }
+    if (task.worktree) {
+        parts.push(task.worktree);
+    }
+    if (task.result) {
+        parts.push(shortSha(task.result));
+    }
     return parts.join(' · ');
 }
 
@@ -110,6 +116,9 @@ export function taskTooltip(run: RunRecord, task: TaskRecord): string {
     }
     if (task.worktree) {
         lines.push(`Worktree: ${task.worktree}`);
+    }
+    if (task.result) {
+        lines.push(`Result commit: ${task.result}`);
     }
     if (task.error) {
         lines.push(`Error: ${task.error}`);

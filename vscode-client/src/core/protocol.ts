@@ -22,6 +22,7 @@ export const ServerCommand = {
     worktrees: 'treelane.worktrees',
     cleanup: 'treelane.cleanup',
     trace: 'treelane.trace',
+    workflows: 'treelane.workflows',
 } as const;
 export type ServerCommandId = (typeof ServerCommand)[keyof typeof ServerCommand];
 
@@ -30,6 +31,7 @@ const READ_ONLY: ReadonlySet<string> = new Set<string>([
     ServerCommand.status,
     ServerCommand.worktrees,
     ServerCommand.trace,
+    ServerCommand.workflows,
 ]);
 
 export function isReadOnlyCommand(command: string): boolean {
@@ -116,6 +118,7 @@ export interface CommandArgs {
     'treelane.worktrees': WorktreesArgs;
     'treelane.cleanup': CleanupArgs;
     'treelane.trace': TraceArgs;
+    'treelane.workflows': Record<string, never>;
 }
 
 // ------------------------------------------------------------------ results
@@ -135,6 +138,8 @@ export interface TaskStatus {
     durationMs: number | null;
     /** Why the task failed or was skipped, when the server says (not in the contract). */
     error?: string;
+    /** The task's result commit (null until it succeeded). */
+    result?: string | null;
 }
 
 export interface RunStatus {
@@ -191,6 +196,26 @@ export interface Worktree {
 
 export interface WorktreesResult {
     worktrees: Worktree[];
+}
+
+/** A problem of treelane.toml as `treelane.workflows` lists it. */
+export interface WorkflowProblem {
+    message: string;
+    severity: string;
+}
+
+export interface WorkflowInfo {
+    name: string;
+    description: string;
+    tasks: string[];
+    problems: WorkflowProblem[];
+}
+
+/** `treelane.workflows`: the server's reading of treelane.toml (the only parser). */
+export interface WorkflowsResult {
+    workflows: WorkflowInfo[];
+    /** Problems outside any workflow (syntax errors, [settings], [limits]). */
+    problems: WorkflowProblem[];
 }
 
 export interface CleanupResult {

@@ -24,6 +24,8 @@ export interface TaskRecord {
     exitCode: number | null;
     durationMs: number | null;
     error?: string;
+    /** The result commit, once a status says (task notifications do not carry it). */
+    result?: string | null;
 }
 
 export interface RunRecord {
@@ -160,6 +162,9 @@ export class RunStore {
             const previous = record.tasks[index];
             // Keep what a sparse notification leaves out.
             task.worktree ??= previous?.worktree ?? null;
+            if (previous?.result) {
+                task.result = previous.result;
+            }
             record.tasks[index] = task;
         } else {
             record.tasks.push(task);

@@ -106,3 +106,9 @@ export function describeStartFailure(f: StartFailure): string {
         : '';
     return `Treelane: the server did not start. ${tried} ${how}${said}.${hint}`;
 }
+
+/** The server's notice that a run failed ("run r1 (ci) failed: lint"), which the extension
+ * reports itself when `treelane/runFinished` arrives. */
+export function isRunOutcomeNotice(message: string): boolean {
+    return /^run \S+ \(.*\) failed: /.test(message);
+}

@@ -5,7 +5,6 @@ import * as vscode from 'vscode';
 import { describeWorktree, orderForPick, worktreeForFile } from '../core/worktrees';
 import { runDescription, runIcon, runLabel, taskDescription, taskIcon } from '../core/presentation';
 import { plural } from '../core/format';
-import { readWorkflows, type WorkflowInfo } from '../core/workflows';
 import type { RunRecord, TaskRecord } from '../core/runStore';
 import type { Worktree } from '../core/protocol';
 import type { TreelaneApi } from '../core/api';
@@ -112,39 +111,36 @@ export async function pickWorktree(
     return picked?.value;
 }
 
-/** The workspace folder whose treelane.toml defines the workflows (the first one that has it). */
-export async function findConfigFolder(): Promise<{ folder: vscode.WorkspaceFolder; text: string } | undefined> {
-    for (const folder of vscode.workspace.workspaceFolders ?? []) {
-        const uri = vscode.Uri.joinPath(folder.uri, CONFIG_FILE);
-        try {
-            const bytes = await vscode.workspace.fs.readFile(uri);
-            return { folder, text: new TextDecoder('utf-8').decode(bytes) };
-        } catch {
-            // Not in this folder.
-        }
-    }
-    return undefined;
-}
-
 const OTHER = Symbol('other');
 
-/** Lets the user pick a workflow from treelane.toml, or type a name. */
-export async function pickWorkflow(): Promise<string | undefined> {
-    const config = await findConfigFolder();
-    const workflows: WorkflowInfo[] = config ? readWorkflows(config.text) : [];
-    if (config === undefined) {
-        void vscode.window.showWarningMessage(`Treelane: no ${CONFIG_FILE} found in the workspace folders.`);
+/** Lets the user pick a workflow (the server reads treelane.toml), or type a name. */
+export async function pickWorkflow(api: TreelaneApi): Promise<string | undefined> {
+    const { workflows, problems } = await api.workflows();
+    if (workflows.length === 0 && problems.length === 0) {
+        void vscode.window.showWarningMessage(`Treelane: no workflows found in ${CONFIG_FILE}.`);
     }
-    const items: ValueItem<string | typeof OTHER>[] = workflows.map((w) => ({
-        label: `$(run-all) ${w.name}`,
-        description: w.description,
-        detail: w.tasks.length > 0 ? `${plural(w.tasks.length, 'task')}: ${w.tasks.join(', ')}` : undefined,
-        value: w.name,
-    }));
+    const items: ValueItem<string | typeof OTHER>[] = workflows.map((w) => {
+        const notes: string[] = [];
+        if (w.problems.length > 0) {
+            notes.push(`$(warning) ${w.problems[0]?.message ?? ''}${w.problems.length > 1 ? ` (+${w.problems.length - 1})` : ''}`);
+        }
+        if (w.tasks.length > 0) {
+            notes.push(`${plural(w.tasks.length, 'task')}: ${w.tasks.join(', ')}`);
+        }
+        return {
+            label: `$(run-all) ${w.name}`,
+            description: w.description,
+            detail: notes.length > 0 ? notes.join(' — ') : undefined,
+            value: w.name,
+        };
+    });
     items.push({ label: '$(edit) Other workflow name…', value: OTHER, alwaysShow: true });
     const picked = await vscode.window.showQuickPick(items, {
         title: 'Treelane: Start Workflow',
-        placeHolder: workflows.length > 0 ? 'Pick a workflow to run' : `No workflows found in ${CONFIG_FILE}`,
+        placeHolder:
+            workflows.length > 0
+                ? 'Pick a workflow to run'
+                : `No workflows in ${CONFIG_FILE}${problems.length > 0 ? `: ${problems[0]?.message ?? ''}` : ''}`,
         matchOnDescription: true,
         matchOnDetail: true,
     });

@@ -104,6 +104,10 @@ export class RunsController implements vscode.Disposable {
         this.store.applyRunFinished(params, new Date());
         this.changed(true);
         this.runFinishedEmitter.fire(params);
+        // The tasks' result commits are only in a status.
+        this.refresh(params.run).catch((e: unknown) => {
+            logWarn(`Could not load the status of run ${params.run}: ${describeError(e)}`);
+        });
     }
 
     dispose(): void {

@@ -19,7 +19,11 @@ import { UiCommand } from '../common/constants';
 
 export type RunNode = { readonly kind: 'run'; readonly run: string };
 export type TaskNode = { readonly kind: 'task'; readonly run: string; readonly task: string };
-export type RunsNode = RunNode | TaskNode;
+/** Shown first while the server is not running: click it to restart the server. */
+export type ServerNode = { readonly kind: 'server' };
+export type RunsNode = RunNode | TaskNode | ServerNode;
+
+const SERVER_NODE: ServerNode = { kind: 'server' };
 
 export function isRunNode(value: unknown): value is RunNode {
     return (
@@ -51,13 +55,22 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     private readonly nodes = new Map<string, RunsNode>();
     private readonly subscription: vscode.Disposable;
 
-    constructor(private readonly runs: RunsController) {
+    constructor(
+        private readonly runs: RunsController,
+        private readonly serverStopped: () => boolean = () => false,
+    ) {
         this.subscription = runs.onDidChange(() => this.changeEmitter.fire(undefined));
+    }
+
+    /** Redraws the tree (the server's state changed). */
+    refresh(): void {
+        this.changeEmitter.fire(undefined);
     }
 
     getChildren(element?: RunsNode): RunsNode[] {
         if (element === undefined) {
-            return this.runs.store.list().map((r) => this.runNode(r.run));
+            const runs: RunsNode[] = this.runs.store.list().map((r) => this.runNode(r.run));
+            return this.serverStopped() ? [SERVER_NODE, ...runs] : runs;
         }
         if (element.kind === 'run') {
             const run = this.runs.store.get(element.run);
@@ -71,6 +84,16 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     }
 
     getTreeItem(element: RunsNode): vscode.TreeItem {
+        if (element.kind === 'server') {
+            const item = new vscode.TreeItem('The Treelane server is not running', vscode.TreeItemCollapsibleState.None);
+            item.id = 'server';
+            item.description = 'Restart Server';
+            item.tooltip = 'Click to restart the server (its log: "Treelane" output).';
+            item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+            item.contextValue = 'server.stopped';
+            item.command = { command: UiCommand.restart, title: 'Restart Server' };
+            return item;
+        }
         const run = this.runs.store.get(element.run);
         if (run === undefined) {
             return new vscode.TreeItem(element.run);

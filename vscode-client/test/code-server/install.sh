@@ -32,7 +32,7 @@ done
   echo "install.sh: Kerberos headers are missing (Debian package libkrb5-dev)" >&2; exit 1; }
 nodedir=/usr
 [ -f "$nodedir/include/node/node.h" ] || {
-  echo "install.sh: Node headers not found in $nodedir/include/node (Debian package libnode-dev)" >&2; exit 1; }
+  echo "install.sh: Node headers not found in $nodedir/include/node (they ship with the nodejs package)" >&2; exit 1; }
 
 work="$(mktemp -d "$dest/.install.XXXXXX")"
 trap 'rm -rf "$work"' EXIT

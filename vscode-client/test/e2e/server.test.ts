@@ -15,10 +15,9 @@ import { ResponseError } from 'vscode-jsonrpc/node';
 import { decodeOutputParams, decodeRunFinishedParams, decodeTaskStateParams } from '../../src/core/decode';
 import { ServerCommand, ServerErrorCode, ServerNotification, type TaskStateParams, type Worktree } from '../../src/core/protocol';
 import { RunStore } from '../../src/core/runStore';
-import { readWorkflows } from '../../src/core/workflows';
 import { findWorktree, worktreeForFile } from '../../src/core/worktrees';
 import { reportArgs } from '../../src/core/interpreter';
-import { assertServerAvailable, fixtureToml, makeRepo, pythonPath, ServerSession, type Repo } from './harness';
+import { assertServerAvailable, makeRepo, pythonPath, ServerSession, type Repo } from './harness';
 
 describe('treelane server, end to end', () => {
     const python = pythonPath();
@@ -49,9 +48,10 @@ describe('treelane server, end to end', () => {
         repo?.dispose();
     });
 
-    it('the fixture holds two workflows for the palette', () => {
+    it('treelane.workflows lists the two workflows of the fixture for the palette', async () => {
+        const { workflows } = await server.api.workflows();
         assert.deepEqual(
-            readWorkflows(fixtureToml()).map((w) => [w.name, w.tasks]),
+            workflows.map((w) => [w.name, w.tasks]),
             [
                 ['diamond', ['a', 'b', 'c', 'd']],
                 ['single', ['only']],

@@ -111,8 +111,9 @@ export class LanguageClient {
         return { dispose: () => undefined };
     }
 
-    onNotification(method: string, handler: (params: unknown) => void): { dispose(): void } {
-        this.notificationHandlers.set(method, handler);
+    onNotification(type: string | { method: string }, handler: (params: never) => void): { dispose(): void } {
+        const method = typeof type === 'string' ? type : type.method;
+        this.notificationHandlers.set(method, handler as (params: unknown) => void);
         return { dispose: () => this.notificationHandlers.delete(method) };
     }
 
@@ -149,4 +150,16 @@ export class LanguageClient {
             l({ oldState, newState });
         }
     }
+}
+
+export enum MessageType {
+    Error = 1,
+    Warning = 2,
+    Info = 3,
+    Log = 4,
+}
+export const ShowMessageNotification = { type: { method: 'window/showMessage' } };
+export interface ShowMessageParams {
+    type: MessageType;
+    message: string;
 }

@@ -4,7 +4,8 @@
  * the run model, views and commands are the real ones.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync } from 'node:fs';
+import * as os from 'node:os';
 import Module from 'node:module';
 import * as path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
@@ -24,6 +25,11 @@ type ExtensionModule = typeof ExtensionNamespace;
 let extension: ExtensionModule;
 
 const ROOT = '/home/user/fake-ws';
+/** A real folder: the extension asks the interpreter there whether treelane imports. */
+const EXT = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'treelane-ext-')));
+/** `python3` is the project's virtualenv interpreter, which has treelane (as a user's would). */
+const VENV_BIN = path.resolve(__dirname, '..', '..', '..', '.venv', 'bin');
+process.env.PATH = `${VENV_BIN}${path.delimiter}${process.env.PATH ?? ''}`;
 const TOML = '[workflows.diamond.tasks.a]\nrun = "true"\n[workflows.single.tasks.only]\nrun = "true"\n';
 
 const runStatus = {
@@ -43,6 +49,14 @@ function defaultResponses(command: string, argument: unknown): unknown {
             return { run: 'r2', workflow: (argument as { workflow: string }).workflow, tasks: ['a'] };
         case 'treelane.merge':
             return { clean: true, conflicts: [], merged: !(argument as { preview: boolean }).preview, commit: 'abcdef0123' };
+        case 'treelane.workflows':
+            return {
+                workflows: [
+                    { name: 'diamond', description: 'a -> [b, c] -> d', tasks: ['a', 'b', 'c', 'd'], problems: [] },
+                    { name: 'single', description: '', tasks: ['only'], problems: [] },
+                ],
+                problems: [],
+            };
         case 'treelane.worktrees':
             return { worktrees: [{ id: 'main', path: ROOT, commit: 'x', state: 'idle', dirty: false, run: null, task: null }] };
         default:
@@ -57,14 +71,24 @@ interface Subscription {
 let subscriptions: Subscription[] = [];
 
 async function activate(): Promise<void> {
-    const context = { subscriptions, extensionUri: fakeVscode.Uri.file('/ext/treelane'), extensionPath: '/ext/treelane' };
+    const context = { subscriptions, extensionUri: fakeVscode.Uri.file(EXT), extensionPath: EXT };
+    const before = server.clients.length;
     extension.activate(context as unknown as Parameters<ExtensionModule['activate']>[0]);
+    await until('a language client', () => server.clients.length > before);
     await settle();
 }
 
-/** Lets promises and the model's short timers run. */
 function settle(ms = 10): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Waits until `done()` (the extension asks the real interpreter first, which takes a moment). */
+async function until(what: string, done: () => boolean): Promise<void> {
+    for (let i = 0; !done(); i++) {
+        assert.ok(i < 1200, `timed out waiting for ${what}`);
+        await settle(50);
+    }
+    await settle();
 }
 
 function client(): fakeClient.LanguageClient {
@@ -144,8 +168,15 @@ describe('activation and commands (fake VS Code)', () => {
 
     it('the treelane.python setting wins', async () => {
         fake.config.set('treelane.python', '${workspaceFolder}/.venv/bin/python');
-        await activate();
-        assert.equal(client().serverOptions.command, path.join(ROOT, '.venv/bin/python'));
+        const context = { subscriptions, extensionUri: fakeVscode.Uri.file(EXT), extensionPath: EXT };
+        extension.activate(context as unknown as Parameters<ExtensionModule['activate']>[0]);
+        // That interpreter does not exist: the extension says so itself and starts no client.
+        const interpreter = path.join(ROOT, '.venv/bin/python');
+        await until('the start failure', () => fake.messages.some((m) => m.level === 'error'));
+        const error = fake.messages.find((m) => m.level === 'error');
+        assert.ok(error?.text.includes(`"${interpreter} -m treelane serve" (interpreter from the treelane.python setting)`), error?.text);
+        assert.ok(error?.text.includes('could not be run: ENOENT'), error?.text);
+        assert.equal(server.clients.length, 0);
     });
 
     it('loads the runs with treelane.status and keeps the tree and status bar live', async () => {
@@ -192,7 +223,7 @@ describe('activation and commands (fake VS Code)', () => {
         assert.ok(fake.messages.some((m) => m.level === 'warning' && m.text.includes('r9 failed')));
     });
 
-    it('Start Workflow… picks from treelane.toml and sends one JSON object', async () => {
+    it('Start Workflow… picks from the server\'s treelane.workflows and sends one JSON object', async () => {
         await activate();
         fake.pick = (call) => (call.items[0]?.label.includes('diamond') ? 0 : undefined);
         await run('treelane.ui.start');
@@ -247,10 +278,10 @@ describe('activation and commands (fake VS Code)', () => {
 
     it('in an untrusted workspace: no workflow starts, read-only commands work', async () => {
         fake.trusted = false;
-        fake.config.set('treelane.python', '/usr/bin/python3');
+        fake.config.set('treelane.python', path.join(VENV_BIN, 'python'));
         await activate();
         const c = client();
-        assert.equal(c.serverOptions.options?.cwd, path.resolve('/ext/treelane'), 'the server does not run in the workspace');
+        assert.equal(c.serverOptions.options?.cwd, EXT, 'the server does not run in the workspace');
         assert.deepEqual(c.clientOptions.initializationOptions, { trusted: false, client: 'vscode' });
 
         const before = server.requests.length;
@@ -278,7 +309,7 @@ describe('activation and commands (fake VS Code)', () => {
         const first = client();
         fake.trusted = true;
         fake.trustEmitter.fire();
-        await settle(50);
+        await until('a second client', () => server.clients.length > 1);
         assert.equal(first.disposed, true);
         const second = client();
         assert.notEqual(second, first);

@@ -34,6 +34,10 @@ describe('TreelaneApi', () => {
             [ServerCommand.worktrees]: { worktrees: [] },
             [ServerCommand.cleanup]: { removed: [], kept: [] },
             [ServerCommand.trace]: { traceEvents: [] },
+            [ServerCommand.workflows]: {
+                workflows: [{ name: 'ci', description: 'd', tasks: ['a'], problems: [{ message: 'm', severity: 'warning' }] }],
+                problems: [],
+            },
         });
         assert.equal((await api.start('feature')).run, 'r1');
         await api.status();
@@ -47,6 +51,10 @@ describe('TreelaneApi', () => {
         await api.worktrees();
         await api.cleanup(true);
         assert.deepEqual(await api.trace('r1'), { traceEvents: [] });
+        assert.deepEqual(await api.workflows(), {
+            workflows: [{ name: 'ci', description: 'd', tasks: ['a'], problems: [{ message: 'm', severity: 'warning' }] }],
+            problems: [],
+        });
 
         assert.deepEqual(calls, [
             { command: 'treelane.start', argument: { workflow: 'feature' } },
@@ -61,6 +69,7 @@ describe('TreelaneApi', () => {
             { command: 'treelane.worktrees', argument: {} },
             { command: 'treelane.cleanup', argument: { force: true } },
             { command: 'treelane.trace', argument: { run: 'r1' } },
+            { command: 'treelane.workflows', argument: {} },
         ]);
         const used = new Set(calls.map((c) => c.command));
         assert.deepEqual([...used].sort(), Object.values(ServerCommand).sort(), 'every server command is covered');

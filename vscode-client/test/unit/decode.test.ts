@@ -38,7 +38,7 @@ describe('decoding results', () => {
                     started: '2026-01-01T10:00:00Z',
                     finished: null,
                     tasks: [
-                        { name: 'plan', state: 'succeeded', attempt: 1, worktree: 'wt-1', exit_code: 0, duration_ms: 1200 },
+                        { name: 'plan', state: 'succeeded', attempt: 1, worktree: 'wt-1', exit_code: 0, duration_ms: 1200, result: 'c0ffee1' },
                         { name: 'build', state: 'running', attempt: 2, worktree: 'wt-2', exit_code: null, duration_ms: null },
                     ],
                 },
@@ -54,7 +54,9 @@ describe('decoding results', () => {
             worktree: 'wt-1',
             exitCode: 0,
             durationMs: 1200,
+            result: 'c0ffee1',
         });
+        assert.equal(result.runs[0]?.tasks[1]?.result, null, 'no result commit yet');
         assert.equal(result.runs[0]?.finished, null);
         assert.equal(result.runs[0]?.tasks[1]?.attempt, 2);
         assert.deepEqual(result.pool, { size: 4, idle: 2, busy: 2 });

@@ -72,8 +72,8 @@ describe('run output text', () => {
 });
 
 describe('protocol', () => {
-    it('only status, worktrees and trace are read-only', () => {
+    it('only status, worktrees, trace and workflows are read-only', () => {
         const readOnly = Object.values(ServerCommand).filter(isReadOnlyCommand).sort();
-        assert.deepEqual(readOnly, ['treelane.status', 'treelane.trace', 'treelane.worktrees']);
+        assert.deepEqual(readOnly, ['treelane.status', 'treelane.trace', 'treelane.workflows', 'treelane.worktrees']);
     });
 });

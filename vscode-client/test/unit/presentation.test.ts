@@ -65,6 +65,12 @@ describe('tree presentation', () => {
         assert.equal(taskDescription(task({ durationMs: 1234, attempt: 2, state: 'failed', exitCode: 3 })), '1.2 s · attempt 2 · exit 3');
         assert.equal(taskDescription(task({ state: 'running', attempt: 2 })), 'running · attempt 2');
         assert.equal(taskDescription(task({ exitCode: 0 })), '');
+        // a cancelled task says so; its signal exit code says nothing more
+        assert.equal(taskDescription(task({ state: 'cancelled', exitCode: -15, durationMs: 500 })), 'cancelled · 500 ms');
+        assert.equal(
+            taskDescription(task({ state: 'succeeded', worktree: 'wt-2', result: '0123456789abcdef', durationMs: 1000 })),
+            '1.0 s · wt-2 · 0123456',
+        );
         assert.match(taskTooltip(run({}), task({ state: 'skipped', error: 'a failed' })), /Error: a failed/);
     });
 
