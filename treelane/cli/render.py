@@ -210,6 +210,8 @@ def merge(p: Printer, result: dict[str, Any], run: str, into: str | None, previe
         p.table(["path", "kind"], [[c["path"], c["kind"]] for c in conflicts])
     elif preview:
         p.line(f"run {run} merges cleanly into {target} (preview: nothing changed)", "green")
+    elif not result.get("merged", True):
+        p.line(f"run {run} is already in {target}: nothing to merge", "green")
     else:
         p.line(f"merged run {run} into {target}: {short(result.get('commit'))}", "green")
 
