@@ -130,12 +130,13 @@ def main() -> None:
                                                            str(repo)]),
         ]  # fmt: skip
         rows: list[dict[str, Any]] = []
-        git_ms = time_process(["git", "status"], repo, args.reps)["median_ms"]
         for name, argv in commands + baselines:
-            r = time_process(argv, repo, args.reps)
-            r.update(what=name, ratio_to_git=round(r["median_ms"] / max(git_ms, 0.1), 1))
+            r: dict[str, Any] = {"what": name, **time_process(argv, repo, args.reps)}
             rows.append(r)
             print(f"  {name}: {r['median_ms']} ms", file=sys.stderr, flush=True)
+        git_ms = next(r["median_ms"] for r in rows if r["what"] == "git status")
+        for r in rows:
+            r["ratio_to_git"] = round(r["median_ms"] / max(git_ms, 0.1), 1)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

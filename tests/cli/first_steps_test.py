@@ -204,6 +204,14 @@ def test_init_refuses_to_overwrite_and_its_file_runs(tmp_path: Path) -> None:
     assert lines(run.stdout)[-1]["params"]["state"] == "succeeded"
 
 
+def test_init_warns_when_python_bytecode_would_end_up_in_results(tmp_path: Path) -> None:
+    repo = bare_repo(tmp_path / "r", {"src/calc.py": "X = 1\n", "Makefile": "test:\n\ttrue\n"})
+    proc = treelane("init", cwd=repo)
+    assert proc.returncode == 0 and "echo __pycache__/ >> .gitignore" in proc.stdout
+    ignored = bare_repo(tmp_path / "i", {"src/calc.py": "", ".gitignore": "__pycache__/\n"})
+    assert "__pycache__" not in treelane("init", cwd=ignored).stdout
+
+
 def test_init_outside_a_repository(tmp_path: Path) -> None:
     proc = treelane("init", cwd=tmp_path)
     assert proc.returncode == 1

@@ -193,10 +193,26 @@ def init(args: Namespace) -> int:
     if not tasks:
         p.line("  no build or test tool recognised: it has one example task, hello")
     p.line("next: treelane run check    (the file works uncommitted; commit it to share it)")
+    if _bytecode_not_ignored(root):
+        p.line(
+            "note: __pycache__/ is not in .gitignore, so .pyc files a task writes would become "
+            "part of its result; add it: echo __pycache__/ >> .gitignore",
+            "yellow",
+        )
     me = self_command()
     if me != "treelane":
         p.line(f"(treelane is not on your PATH; this works: {me} run check)", "dim")
     return 0
+
+
+def _bytecode_not_ignored(root: Path) -> bool:
+    """Python code here, and git would not ignore the bytecode Python writes beside it."""
+    from treelane.commands.readonly import git
+
+    if not any(root.glob("*.py")) and not any(root.glob("*/*.py")):
+        return False
+    probe = git(["check-ignore", "-q", "--no-index", "__pycache__/x.cpython.pyc"], root)
+    return probe.returncode == 1
 
 
 def _check(path: Path) -> None:
