@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -362,6 +363,32 @@ def test_untrusted_workspace_allows_only_read_only_commands(workspace: Path) -> 
         server.ask("shutdown", None)
 
 
+def test_task_states_are_batched_when_the_client_asks(workspace: Path) -> None:
+    with RawServer() as server:
+        init = {
+            "processId": None,
+            "rootUri": workspace.as_uri(),
+            "capabilities": {},
+            "initializationOptions": {"batchTaskState": True},
+        }
+        assert "result" in server.ask("initialize", init)
+        run = server.command("treelane.start", {"workflow": "diamond"})["result"]["run"]
+        while not any(n["method"] == "treelane/runFinished" for n in server.seen):
+            time.sleep(0.05)
+            server.command("treelane.status", {"run": run})  # (reads what came meanwhile)
+        server.ask("shutdown", None)
+    methods = [n["method"] for n in server.seen]
+    states = [n["params"] for n in server.seen if n["method"] == "treelane/taskState"]
+    assert states and all(set(p) == {"changes"} for p in states), states
+    changes = [c for p in states for c in p["changes"]]
+    assert len(states) < len(changes), "several changes share a message"
+    final = {c["task"]: c["state"] for c in changes}
+    assert set(final.values()) == {"succeeded"} and len(final) == 4
+    assert [c["state"] for c in changes if c["task"] == "a"][:2] == ["queued", "running"]
+    last_state = max(i for i, m in enumerate(methods) if m == "treelane/taskState")
+    assert methods.index("treelane/runFinished") > last_state
+
+
 class RawServer:
     """``treelane serve`` on pipes, spoken to one framed message at a time."""
 
@@ -374,6 +401,7 @@ class RawServer:
             cwd=cwd,
         )
         self.next_id = 0
+        self.seen: list[dict[str, Any]] = []
 
     def __enter__(self) -> RawServer:
         return self
@@ -392,6 +420,8 @@ class RawServer:
             answer = _read_message(self.proc.stdout)
             if answer.get("id") == self.next_id and "method" not in answer:
                 return answer
+            if "method" in answer and "id" not in answer:
+                self.seen.append(answer)  # notifications, in the order they came
 
     def command(self, name: str, arg: Any) -> dict[str, Any]:
         return self.ask("workspace/executeCommand", {"command": name, "arguments": [arg]})
