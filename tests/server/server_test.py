@@ -140,6 +140,7 @@ BAD_ARGUMENTS: list[tuple[str, Any]] = [
     ("treelane.merge", {"run": "r1", "preview": "yes"}),
     ("treelane.worktrees", {"x": 1}),
     ("treelane.cleanup", {"force": "true"}),
+    ("treelane.gc", {"keep_runs": -1}),
     ("treelane.trace", {}),
     ("treelane.report", {"run": ""}),
     ("treelane.output", {"run": "r1"}),
