@@ -127,6 +127,7 @@ BAD_ARGUMENTS: list[tuple[str, Any]] = [
     ("treelane.start", {"workflow": 3}),
     ("treelane.start", {"workflow": "diamond", "bsae": "HEAD"}),
     ("treelane.start", "diamond"),
+    ("treelane.start", {"workflow": "diamond", "cache": "no"}),
     ("treelane.status", {"run": 7}),
     ("treelane.cancel", {}),
     ("treelane.cancel", {"run": "r1", "task": ["x"]}),
