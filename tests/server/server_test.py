@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,7 @@ BAD_ARGUMENTS: list[tuple[str, Any]] = [
     ("treelane.start", {"workflow": 3}),
     ("treelane.start", {"workflow": "diamond", "bsae": "HEAD"}),
     ("treelane.start", "diamond"),
+    ("treelane.start", {"workflow": "diamond", "cache": "no"}),
     ("treelane.status", {"run": 7}),
     ("treelane.cancel", {}),
     ("treelane.cancel", {"run": "r1", "task": ["x"]}),
@@ -148,6 +150,7 @@ BAD_ARGUMENTS: list[tuple[str, Any]] = [
     ("treelane.branch", {"run": "r1", "name": "bad..name"}),
     ("treelane.worktrees", {"x": 1}),
     ("treelane.cleanup", {"force": "true"}),
+    ("treelane.gc", {"keep_runs": -1}),
     ("treelane.trace", {}),
     ("treelane.report", {"run": ""}),
     ("treelane.output", {"run": "r1"}),
@@ -377,6 +380,32 @@ def test_untrusted_workspace_allows_only_read_only_commands(workspace: Path) -> 
         server.ask("shutdown", None)
 
 
+def test_task_states_are_batched_when_the_client_asks(workspace: Path) -> None:
+    with RawServer() as server:
+        init = {
+            "processId": None,
+            "rootUri": workspace.as_uri(),
+            "capabilities": {},
+            "initializationOptions": {"batchTaskState": True},
+        }
+        assert "result" in server.ask("initialize", init)
+        run = server.command("treelane.start", {"workflow": "diamond"})["result"]["run"]
+        while not any(n["method"] == "treelane/runFinished" for n in server.seen):
+            time.sleep(0.05)
+            server.command("treelane.status", {"run": run})  # (reads what came meanwhile)
+        server.ask("shutdown", None)
+    methods = [n["method"] for n in server.seen]
+    states = [n["params"] for n in server.seen if n["method"] == "treelane/taskState"]
+    assert states and all(set(p) == {"changes"} for p in states), states
+    changes = [c for p in states for c in p["changes"]]
+    assert len(states) < len(changes), "several changes share a message"
+    final = {c["task"]: c["state"] for c in changes}
+    assert set(final.values()) == {"succeeded"} and len(final) == 4
+    assert [c["state"] for c in changes if c["task"] == "a"][:2] == ["queued", "running"]
+    last_state = max(i for i, m in enumerate(methods) if m == "treelane/taskState")
+    assert methods.index("treelane/runFinished") > last_state
+
+
 class RawServer:
     """``treelane serve`` on pipes, spoken to one framed message at a time."""
 
@@ -389,6 +418,7 @@ class RawServer:
             cwd=cwd,
         )
         self.next_id = 0
+        self.seen: list[dict[str, Any]] = []
 
     def __enter__(self) -> RawServer:
         return self
@@ -407,6 +437,8 @@ class RawServer:
             answer = _read_message(self.proc.stdout)
             if answer.get("id") == self.next_id and "method" not in answer:
                 return answer
+            if "method" in answer and "id" not in answer:
+                self.seen.append(answer)  # notifications, in the order they came
 
     def command(self, name: str, arg: Any) -> dict[str, Any]:
         return self.ask("workspace/executeCommand", {"command": name, "arguments": [arg]})

@@ -133,6 +133,9 @@ class TreelaneProtocol(LanguageServerProtocol):
             log.debug("request %s is running: it will answer with its result", msg_id)
 
 
+BATCH_S = 0.05  # how long batched taskState changes wait for company
+
+
 class TreelaneServer(ConfigDiagnostics):
     def __init__(self) -> None:
         super().__init__("treelane", __version__, protocol_cls=TreelaneProtocol, max_workers=8)
@@ -150,6 +153,10 @@ class TreelaneServer(ConfigDiagnostics):
         self.background: set[asyncio.Task[Any]] = set()
         self.trusted = True
         self.prewarm = False
+        # initializationOptions.batchTaskState: taskState changes go out together, as
+        # {"changes": [...]}, at most every BATCH_S (before any other notification).
+        self.batch_states = False
+        self.state_batch: list[dict[str, Any]] = []
         self._config_of: tuple[Path, Path] | None = None  # (workspace root, its treelane.toml)
         self.reader: StrictReader | None = None
 
@@ -192,8 +199,24 @@ class TreelaneServer(ConfigDiagnostics):
             with contextlib.suppress(RuntimeError):
                 self.loop.call_soon_threadsafe(self._dispatch, event)
 
+    def _notify_state(self, params: dict[str, Any]) -> None:
+        if not self.batch_states:
+            self.protocol.notify("treelane/taskState", params)
+            return
+        if not self.state_batch and self.loop is not None:
+            self.loop.call_later(BATCH_S, self.flush_states)
+        self.state_batch.append(params)
+
+    def flush_states(self) -> None:
+        """Send the taskState changes collected so far as one notification."""
+        if self.state_batch:
+            changes, self.state_batch = self.state_batch, []
+            self.protocol.notify("treelane/taskState", {"changes": changes})
+
     def _dispatch(self, event: Event) -> None:
         try:
+            if not isinstance(event, TaskState):
+                self.flush_states()  # the order of notifications stays the engine's
             if isinstance(event, TaskState):
                 self._task_state(event)
             elif isinstance(event, Output):
@@ -218,8 +241,7 @@ class TreelaneServer(ConfigDiagnostics):
         for task in ev.tasks:
             if task in kept:
                 continue
-            self.protocol.notify(
-                "treelane/taskState",
+            self._notify_state(
                 {
                     "run": ev.run,
                     "task": task,
@@ -275,7 +297,7 @@ class TreelaneServer(ConfigDiagnostics):
         self.loop.call_later(0.1, send)
 
     def _task_state(self, ev: TaskState) -> None:
-        self.protocol.notify("treelane/taskState", ev.to_dict())
+        self._notify_state(ev.to_dict())
         prog = self.runs.get(ev.run)
         if prog is not None:
             prog.update(ev.task, ev.state)
@@ -532,6 +554,7 @@ def create_server() -> TreelaneServer:
         if isinstance(opts, dict) and opts.get("trusted") is False:
             ls.trusted = False
         ls.prewarm = isinstance(opts, dict) and opts.get("prewarm") is True
+        ls.batch_states = isinstance(opts, dict) and opts.get("batchTaskState") is True
 
     @ls.feature(types.INITIALIZED)
     def initialized(ls: TreelaneServer, params: types.InitializedParams) -> None:
