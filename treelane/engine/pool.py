@@ -34,6 +34,8 @@ import psutil
 from treelane.engine import git, owners, queries, snapshot
 from treelane.engine import sparse as sparsity
 from treelane.engine.diskuse import DiskMeter
+from treelane.engine.poolwarm import Made, Prewarmer
+from treelane.engine.queries import PREWARM_TASK
 from treelane.engine.workspace import Workspace
 from treelane.errors import RequestFailed
 from treelane.storage.db import Store
@@ -41,7 +43,6 @@ from treelane.storage.db import Store
 SAVED_REFS = "refs/treelane/saved"
 _FULL_SHA = re.compile(r"[0-9a-f]{40}")
 HOST = owners.HOST
-PREWARM_TASK = queries.PREWARM_TASK
 
 
 @dataclass(frozen=True)
@@ -102,12 +103,10 @@ class WorktreePool:
         self.owner = _Owner()
         self._cv = threading.Condition()
         self._adding = 0  # `git worktree add` in flight here
-        self._warming = 0  # pre-warm creations not yet finished
-        self._warmed = 0  # pre-warm creations finished (waiters watch it change)
-        self._waiting = 0  # acquirers waiting for a pre-warmed worktree
-        self._warmers: builtins.list[threading.Thread] = []
-        self._stop_warming = False
         self.meter = DiskMeter(store, then=self.evict_for_disk)
+        self.warmer = Prewarmer(
+            store, lambda: self.config.size, self._create_warm, self.meter.later
+        )
 
     # --- leasing ---------------------------------------------------------
 
@@ -127,7 +126,7 @@ class WorktreePool:
         while True:
             row = self._lease_idle(sha, run, task, sparsity.key(sparse))
             if row is None:
-                if self._await_warm():
+                if self.warmer.await_warm():
                     continue
                 return self._create(sha, run, task, sparse)
             path = Path(row["path"])
@@ -267,71 +266,21 @@ class WorktreePool:
                 git.run(["worktree", "prune"], self.ws.root)
         return wt_id, path
 
-    # --- pre-warming -------------------------------------------------------
+    # --- pre-warming (treelane.engine.poolwarm) ---------------------------
 
     def prewarm(self, commit: str) -> int:
         """Start creating idle worktrees at ``commit`` in the background, up to ``size`` in
         all (counting those there are and those being made); how many it started."""
         sha = commit if _FULL_SHA.fullmatch(commit) else git.resolve_commit(self.ws.root, commit)
-        row = self.store.one("SELECT COUNT(*) AS n FROM worktrees WHERE drift IS NULL")
-        have = int(row["n"]) if row else 0
-        with self._cv:
-            if self._stop_warming:
-                return 0
-            n = self.config.size - have - self._warming
-            if n <= 0:
-                return 0
-            self._warming += n
-            threads = [
-                threading.Thread(target=self._warm_one, args=(sha,), daemon=True) for _ in range(n)
-            ]
-            self._warmers = [t for t in self._warmers if t.is_alive()] + threads
-        for t in threads:
-            t.start()
-        return n
-
-    def _warm_one(self, sha: str) -> None:
-        try:
-            if not self._stop_warming:
-                lease = self._create(sha, None, PREWARM_TASK)
-                self.store.execute(
-                    "UPDATE worktrees SET state = 'idle', owner_pid = NULL, owner_host = NULL, "
-                    "owner_started = NULL, run = NULL, task = NULL, last_used = ? WHERE id = ?",
-                    (time.time(), lease.id),
-                )
-                self.meter.later(lease.id, lease.path)
-        except Exception as exc:  # a task that needs one creates its own and reports errors
-            with contextlib.suppress(Exception):
-                self.store.event("worktree.prewarm_failed", reason=str(exc))
-        finally:
-            with self._cv:
-                self._warming -= 1
-                self._warmed += 1
-                self._cv.notify_all()
-
-    def _await_warm(self) -> bool:
-        """No idle worktree: wait for one being pre-warmed, if there is one nobody else waits
-        for; True when one finished (lease again), False to create one now."""
-        with self._cv:
-            if self._warming <= self._waiting:
-                return False
-            self._waiting += 1
-            try:
-                seen = self._warmed
-                self._cv.wait_for(lambda: self._warmed != seen or self._warming == 0, 3600)
-            finally:
-                self._waiting -= 1
-            return True
+        return self.warmer.prewarm(sha)
 
     def stop_warming(self, timeout: float = 600.0) -> None:
-        """Start no more pre-warm worktrees; wait for the ones being made (no half-made
-        worktree is left behind by a stopping process)."""
-        with self._cv:
-            self._stop_warming = True
-            threads = list(self._warmers)
-        deadline = time.monotonic() + timeout
-        for t in threads:
-            t.join(max(0.0, deadline - time.monotonic()))
+        """Start no more pre-warm worktrees; wait for the ones being made."""
+        self.warmer.stop(timeout)
+
+    def _create_warm(self, sha: str) -> Made:
+        lease = self._create(sha, None, PREWARM_TASK)
+        return Made(lease.id, lease.path)
 
     def _bootstrap(self, path: Path) -> None:
         """Bring ``include`` files from the main worktree, then run ``setup`` once."""
