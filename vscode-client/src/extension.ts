@@ -17,6 +17,7 @@ import { RunsController } from './ui/runsController';
 import { RunsTreeProvider } from './ui/runsTree';
 import { StatusBarController } from './ui/statusBar';
 import { TimelinePanels } from './ui/timelinePanel';
+import { GIT_SCHEME, GitContentProvider } from './ui/gitContent';
 
 let server: TreelaneServer | undefined;
 
@@ -46,6 +47,9 @@ export function activate(context: vscode.ExtensionContext): void {
         }),
     );
 
+    context.subscriptions.push(
+        vscode.workspace.registerTextDocumentContentProvider(GIT_SCHEME, new GitContentProvider(() => srv.workingDirectory)),
+    );
     context.subscriptions.push(...registerCommands({ server: srv, runs, outputs, timelines }));
     context.subscriptions.push(notifyRunFinished(runs));
 

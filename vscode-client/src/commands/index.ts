@@ -12,6 +12,7 @@ import type { CommandContext, CommandHandler } from './context';
 import { cancelRun, cancelTask, mergeRun, refreshRuns, resumeRun, showOutput, showStatus, startWorkflow } from './runs';
 import { checkpointWorktree, cleanupWorktrees, openWorktree, redoWorktree, undoWorktree } from './worktrees';
 import { exportTrace, showTimeline } from './trace';
+import { showChanges } from './changes';
 
 function handlers(ctx: CommandContext): Record<UiCommandId, CommandHandler> {
     return {
@@ -35,6 +36,7 @@ function handlers(ctx: CommandContext): Record<UiCommandId, CommandHandler> {
             await ctx.server.restart();
         },
         [UiCommand.selectInterpreter]: () => selectInterpreter(),
+        [UiCommand.showChanges]: (node) => showChanges(ctx, node),
     };
 }
 

@@ -9,6 +9,12 @@ import { resolveConflictPath } from '../core/worktrees';
 import { isTaskNode } from '../ui/runsTree';
 import { pickRunOrTask, pickWorkflow } from '../ui/pickers';
 import { showRunProgress } from '../ui/runProgress';
+import { describeError } from '../core/errors';
+import { logWarn } from '../common/log';
+import { diffSummary, openChanges } from './changes';
+
+/** Files listed in the merge dialog (the rest: Show Changes). */
+const MERGE_DIALOG_FILES = 12;
 import { info, runFromNodeOrPick, warn, withProgress, type CommandContext } from './context';
 
 export async function startWorkflow(ctx: CommandContext): Promise<void> {
@@ -162,17 +168,37 @@ export async function mergeRun(ctx: CommandContext, node: unknown): Promise<void
         }
     }
     const merge = 'Merge';
+    const changes = 'Show Changes';
+    // What the run changed, for the dialog; a server without treelane.diff only loses the list.
+    const diff = await ctx.server.api.diff(run.run).catch((e: unknown) => {
+        logWarn(`Could not list the changes of ${name}: ${describeError(e)}`);
+        return undefined;
+    });
+    const lines: string[] = [];
+    if (diff !== undefined) {
+        lines.push(`${diffSummary(diff)}:`);
+        for (const f of diff.files.slice(0, MERGE_DIALOG_FILES)) {
+            lines.push(`  ${f.status} ${f.path}${f.binary ? ' (binary)' : ` +${f.additions} \u2212${f.deletions}`}`);
+        }
+        if (diff.files.length > MERGE_DIALOG_FILES) {
+            lines.push(`  … and ${diff.files.length - MERGE_DIALOG_FILES} more`);
+        }
+    }
+    lines.push(
+        conflicts.length > 0
+            ? `${plural(conflicts.length, 'file')} will conflict: ${listPaths(conflicts)}`
+            : 'The preview found no conflicts.',
+    );
+    const buttons = diff !== undefined && diff.files.length > 0 ? [merge, changes] : [merge];
     const confirmed = await vscode.window.showWarningMessage(
         `Merge run ${name} into the current branch?`,
-        {
-            modal: true,
-            detail:
-                conflicts.length > 0
-                    ? `${plural(conflicts.length, 'file')} will conflict: ${listPaths(conflicts)}`
-                    : 'The preview found no conflicts.',
-        },
-        merge,
+        { modal: true, detail: lines.join('\n') },
+        ...buttons,
     );
+    if (confirmed === changes && diff !== undefined) {
+        await openChanges(ctx, diff, name);
+        return;
+    }
     if (confirmed !== merge) {
         return;
     }

@@ -36,6 +36,7 @@ export const UiCommand = {
     refresh: 'treelane.ui.refresh',
     restart: 'treelane.ui.restart',
     selectInterpreter: 'treelane.ui.selectInterpreter',
+    showChanges: 'treelane.ui.showChanges',
 } as const;
 export type UiCommandId = (typeof UiCommand)[keyof typeof UiCommand];
 

@@ -26,6 +26,7 @@ import {
     decodeStartResult,
     decodeStatusResult,
     decodeTraceResult,
+    decodeDiffResult,
     decodeWorkflowsResult,
     decodeWorktreesResult,
 } from './decode';
@@ -42,6 +43,8 @@ import {
     type StartResult,
     type StatusResult,
     type TraceResult,
+    type DiffArgs,
+    type DiffResult,
     type WorkflowsResult,
     type WorktreesResult,
 } from './protocol';
@@ -90,6 +93,12 @@ export class TreelaneApi {
 
     async cleanup(force: boolean): Promise<CleanupResult> {
         return decodeCleanupResult(await this.send(ServerCommand.cleanup, cleanupArgs(force)));
+    }
+
+    /** What a run, or one of its tasks, changed (against its base by default). */
+    async diff(run: string, options: Omit<DiffArgs, 'run'> = {}): Promise<DiffResult> {
+        const args: DiffArgs = { run, ...options };
+        return decodeDiffResult(await this.send(ServerCommand.diff, args));
     }
 
     /** The workflows of treelane.toml, as the server parses it. */

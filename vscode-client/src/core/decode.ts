@@ -25,6 +25,8 @@ import type {
     TaskStatus,
     TraceResult,
     Worktree,
+    DiffFile,
+    DiffResult,
     WorkflowProblem,
     WorkflowsResult,
     WorktreesResult,
@@ -369,5 +371,31 @@ export function decodeWorkflowsResult(value: unknown): WorkflowsResult {
             };
         }),
         problems: o.problems === undefined ? [] : list(o, 'problems', 'workflows', decodeWorkflowProblem),
+    };
+}
+
+function decodeDiffFile(value: unknown, where: string): DiffFile {
+    const o = object(value, where);
+    return {
+        path: id(o, 'path', where),
+        oldPath: optionalId(o, 'old_path'),
+        status: text(o, 'status', 'M'),
+        additions: number(o, 'additions'),
+        deletions: number(o, 'deletions'),
+        binary: o.binary === true,
+        oldBlob: optionalId(o, 'old_blob'),
+        newBlob: optionalId(o, 'new_blob'),
+    };
+}
+
+export function decodeDiffResult(value: unknown): DiffResult {
+    const o = object(value, 'diff');
+    const files = list(o, 'files', 'diff', decodeDiffFile);
+    return {
+        base: text(o, 'base'),
+        head: text(o, 'head'),
+        files,
+        additions: typeof o.additions === 'number' ? o.additions : files.reduce((n, f) => n + f.additions, 0),
+        deletions: typeof o.deletions === 'number' ? o.deletions : files.reduce((n, f) => n + f.deletions, 0),
     };
 }

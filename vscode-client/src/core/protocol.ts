@@ -23,6 +23,7 @@ export const ServerCommand = {
     cleanup: 'treelane.cleanup',
     trace: 'treelane.trace',
     workflows: 'treelane.workflows',
+    diff: 'treelane.diff',
 } as const;
 export type ServerCommandId = (typeof ServerCommand)[keyof typeof ServerCommand];
 
@@ -119,6 +120,7 @@ export interface CommandArgs {
     'treelane.cleanup': CleanupArgs;
     'treelane.trace': TraceArgs;
     'treelane.workflows': Record<string, never>;
+    'treelane.diff': DiffArgs;
 }
 
 // ------------------------------------------------------------------ results
@@ -196,6 +198,33 @@ export interface Worktree {
 
 export interface WorktreesResult {
     worktrees: Worktree[];
+}
+
+export interface DiffArgs {
+    run: string;
+    task?: string;
+    against?: 'base' | 'input' | 'target';
+}
+
+export interface DiffFile {
+    path: string;
+    oldPath: string | null;
+    /** A, M, D, R or T. */
+    status: string;
+    additions: number;
+    deletions: number;
+    binary: boolean;
+    oldBlob: string | null;
+    newBlob: string | null;
+}
+
+/** `treelane.diff`: what a run (or one task) changed. */
+export interface DiffResult {
+    base: string;
+    head: string;
+    files: DiffFile[];
+    additions: number;
+    deletions: number;
 }
 
 /** A problem of treelane.toml as `treelane.workflows` lists it. */

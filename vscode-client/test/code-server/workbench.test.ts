@@ -93,21 +93,40 @@ describe('VS Code (code-server): trusted workspace, treelane.python in User sett
         await assertNoErrors(session);
     });
 
+    test("Show Changes opens the run's files in VS Code's multi-file diff editor", async () => {
+        const { page } = session;
+        await runCommand(page, 'Treelane: Show Changes');
+        await pick(page, /diamond.*succeeded/);
+        await page.locator('.tab', { hasText: /Treelane: diamond .*4 files, \+4 \u22120/ }).first().waitFor({ timeout: 120_000 });
+        for (const name of ['a.txt', 'b.txt', 'c.txt', 'd.txt']) {
+            await page.locator('.multiDiffEditor', { hasText: name }).first().waitFor({ timeout: 120_000 });
+        }
+        // the right side is the task's blob, read from git
+        await page.locator('.multiDiffEditor .view-lines', { hasText: /^a$/ }).first().waitFor({ timeout: 120_000 });
+        await session.screenshot('05-show-changes');
+        await runCommand(page, 'View: Close All Editors');
+        await assertNoErrors(session);
+    });
+
     test('merges a run from the command palette; its files arrive on main', async () => {
         const { page } = session;
         await runCommand(page, 'Treelane: Merge Run…');
         await pick(page, /diamond.*succeeded/);
         const dialog = page.locator('.monaco-dialog-box');
         await dialog.waitFor({ timeout: 120_000 });
-        assert.match(await dialog.innerText(), /Merge run diamond/);
-        await session.screenshot('05-merge-confirmation');
+        const dialogText = await dialog.innerText();
+        assert.match(dialogText, /Merge run diamond/);
+        assert.match(dialogText, /4 files, \+4 \u22120/);
+        assert.match(dialogText, /A a\.txt \+1 \u22120/);
+        assert.equal(await dialog.locator('.monaco-button', { hasText: 'Show Changes' }).count(), 1);
+        await session.screenshot('06-merge-confirmation');
         await dialog.locator('.monaco-button', { hasText: /^Merge$/ }).click();
         await toast(page, /merged diamond/);
         for (const name of ['a', 'b', 'c', 'd']) {
             assert.equal(readFileSync(path.join(repo.root, `${name}.txt`), 'utf8'), `${name}\n`);
         }
         assert.match(repo.git('log', '-1', '--format=%s'), /^treelane: /);
-        await session.screenshot('06-merged');
+        await session.screenshot('07-merged');
         await assertNoErrors(session);
     });
 
@@ -126,7 +145,7 @@ describe('VS Code (code-server): trusted workspace, treelane.python in User sett
         await runCommand(page, 'Treelane: Redo…');
         await pick(page, 'main');
         await waitUntil('redo to bring back notes.txt', () => Promise.resolve(readFileSync(notes, 'utf8') === 'two\n'));
-        await session.screenshot('07-redo');
+        await session.screenshot('08-redo');
         // Undo twice: the second finds nothing to undo, an expected failure (a warning).
         await runCommand(page, 'Treelane: Undo…');
         await pick(page, 'main');
@@ -135,7 +154,7 @@ describe('VS Code (code-server): trusted workspace, treelane.python in User sett
         await pick(page, 'main');
         const warning = await toast(page, /nothing to undo/);
         assert.equal(await warning.locator('.codicon-warning').count(), 1, 'a warning, not an error');
-        await session.screenshot('08-nothing-to-undo-warning');
+        await session.screenshot('09-nothing-to-undo-warning');
         assert.doesNotMatch(session.treelaneLog(), /Traceback/);
         await assertNoErrors(session);
     });
@@ -155,12 +174,12 @@ describe('VS Code (code-server): trusted workspace, treelane.python in User sett
         const problem = page.locator('.markers-panel .monaco-list-row', { hasText: /max_paralel/ }).first();
         await problem.waitFor({ timeout: 120_000 });
         assert.match(await problem.innerText(), /did you mean 'max_parallel'/);
-        await session.screenshot('09-problems-panel');
+        await session.screenshot('10-problems-panel');
         await problem.click();
         await runCommand(page, 'Quick Fix...');
         const fix = page.locator('.action-widget .monaco-list-row', { hasText: "Did you mean 'max_parallel'?" }).first();
         await fix.waitFor({ timeout: 120_000 });
-        await session.screenshot('10-quick-fix');
+        await session.screenshot('11-quick-fix');
         // The action widget takes the keyboard: move to the fix, then Enter.
         const focused = page.locator('.action-widget .monaco-list-row.focused');
         for (let i = 0; i < 5 && !(await focused.innerText().catch(() => '')).includes("Did you mean 'max_parallel'?"); i++) {
@@ -199,7 +218,7 @@ describe('VS Code (code-server): Restricted Mode', () => {
         for (const hidden of ['Start Workflow', 'Merge Run', 'Checkpoint Worktree', 'Undo…', 'Cleanup']) {
             assert.ok(!labels.some((l) => l.includes(hidden)), `${hidden} is not offered: ${labels.join(' | ')}`);
         }
-        await session.screenshot('11-restricted-mode-palette');
+        await session.screenshot('12-restricted-mode-palette');
         await page.keyboard.press('Escape');
         await runCommand(page, 'Treelane: Show Status');
         await toast(page, /no runs yet/);
@@ -233,9 +252,9 @@ describe('VS Code (code-server): a server that cannot start', () => {
         }
         assert.equal(await toasts(page, /Pending response rejected/).count(), 0);
         assert.equal(await toasts(page).count(), 1, 'one notification');
-        await session.screenshot('12-start-failure');
+        await session.screenshot('13-start-failure');
         const tree = await runsView(page);
         await treeRow(tree, 'The Treelane server is not running', 'Restart Server').waitFor({ timeout: 120_000 });
-        await session.screenshot('13-runs-view-server-not-running');
+        await session.screenshot('14-runs-view-server-not-running');
     });
 });

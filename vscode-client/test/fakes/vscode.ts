@@ -93,6 +93,7 @@ export interface Message {
     level: 'info' | 'warning' | 'error';
     text: string;
     modal: boolean;
+    detail?: string;
 }
 
 export interface QuickPickCall {
@@ -157,15 +158,18 @@ export const fake = {
 
 function message(level: Message['level'], text: string, rest: unknown[]): Promise<string | undefined> {
     let modal = false;
+    let detail: string | undefined;
     const buttons: string[] = [];
     for (const r of rest) {
         if (typeof r === 'string') {
             buttons.push(r);
-        } else if (typeof r === 'object' && r !== null && (r as { modal?: unknown }).modal === true) {
-            modal = true;
+        } else if (typeof r === 'object' && r !== null) {
+            modal = (r as { modal?: unknown }).modal === true;
+            const d = (r as { detail?: unknown }).detail;
+            detail = typeof d === 'string' ? d : undefined;
         }
     }
-    const m: Message = { level, text, modal };
+    const m: Message = { level, text, modal, ...(detail !== undefined ? { detail } : {}) };
     fake.messages.push(m);
     return Promise.resolve(buttons.length > 0 ? fake.answer(m, buttons) : undefined);
 }
@@ -279,6 +283,7 @@ export const workspace = {
         onDidDelete: () => new Disposable(),
         dispose: () => undefined,
     }),
+    registerTextDocumentContentProvider: () => new Disposable(),
     onDidChangeConfiguration: fake.configEmitter.event,
     onDidGrantWorkspaceTrust: fake.trustEmitter.event,
     fs: {

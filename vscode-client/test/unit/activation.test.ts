@@ -49,6 +49,13 @@ function defaultResponses(command: string, argument: unknown): unknown {
             return { run: 'r2', workflow: (argument as { workflow: string }).workflow, tasks: ['a'] };
         case 'treelane.merge':
             return { clean: true, conflicts: [], merged: !(argument as { preview: boolean }).preview, commit: 'abcdef0123' };
+        case 'treelane.diff':
+            return {
+                base: 'b'.repeat(40),
+                head: 'h'.repeat(40),
+                files: [{ path: 'a.txt', status: 'A', additions: 1, deletions: 0, binary: false, new_blob: 'c'.repeat(40) }],
+                commits: [],
+            };
         case 'treelane.workflows':
             return {
                 workflows: [
@@ -246,6 +253,9 @@ describe('activation and commands (fake VS Code)', () => {
             { run: 'r1', preview: true },
             { run: 'r1', preview: false },
         ]);
+        const dialog = fake.messages.find((m) => m.modal && m.text.includes('Merge run diamond r1'));
+        assert.ok(dialog?.detail?.includes('1 file, +1 \u22120:'), dialog?.detail);
+        assert.ok(dialog?.detail?.includes('A a.txt +1 \u22120'), dialog?.detail);
         assert.ok(fake.messages.some((m) => m.modal && m.text.includes('Merge run diamond r1')));
         assert.ok(fake.messages.some((m) => m.text.includes('merged diamond r1 (commit abcdef0)')));
     });

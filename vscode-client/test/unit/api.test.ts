@@ -34,6 +34,7 @@ describe('TreelaneApi', () => {
             [ServerCommand.worktrees]: { worktrees: [] },
             [ServerCommand.cleanup]: { removed: [], kept: [] },
             [ServerCommand.trace]: { traceEvents: [] },
+            [ServerCommand.diff]: { base: 'b', head: 'h', files: [], commits: [] },
             [ServerCommand.workflows]: {
                 workflows: [{ name: 'ci', description: 'd', tasks: ['a'], problems: [{ message: 'm', severity: 'warning' }] }],
                 problems: [],
@@ -51,6 +52,7 @@ describe('TreelaneApi', () => {
         await api.worktrees();
         await api.cleanup(true);
         assert.deepEqual(await api.trace('r1'), { traceEvents: [] });
+        assert.deepEqual(await api.diff('r1', { task: 'a' }), { base: 'b', head: 'h', files: [], additions: 0, deletions: 0 });
         assert.deepEqual(await api.workflows(), {
             workflows: [{ name: 'ci', description: 'd', tasks: ['a'], problems: [{ message: 'm', severity: 'warning' }] }],
             problems: [],
@@ -69,6 +71,7 @@ describe('TreelaneApi', () => {
             { command: 'treelane.worktrees', argument: {} },
             { command: 'treelane.cleanup', argument: { force: true } },
             { command: 'treelane.trace', argument: { run: 'r1' } },
+            { command: 'treelane.diff', argument: { run: 'r1', task: 'a' } },
             { command: 'treelane.workflows', argument: {} },
         ]);
         const used = new Set(calls.map((c) => c.command));
