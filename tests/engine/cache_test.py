@@ -44,7 +44,7 @@ def test_hit_on_unchanged_tree_replays_output_without_running(engines, repo, git
     assert task_states(e, r2) == {"build": "cached"}
     assert run_state(e, r2) == "succeeded"
     assert ran(side) == 1, "a hit must not run the command"
-    assert e.output(r2, "build") == ["hello"]
+    assert e.output(r2, "build") == (["hello"], None)
     assert [o.lines for o in engines.events(e).of(Output) if o.run == r2] == [["hello"]]
     # The cached result is the same tree and feeds the run's result.
     t1 = git("rev-parse", f"{e.result_commit(r1)}^{{tree}}", cwd=repo)

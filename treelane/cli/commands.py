@@ -204,10 +204,27 @@ async def report(args: Namespace) -> int:
     return 0
 
 
+LOG_PAGE = 5000  # lines per treelane.output request
+
+
 async def log(args: Namespace) -> int:
-    result = await call(args, "treelane.output", {"run": args.run, "task": args.task})
-    if not show(args, result):
-        sys.stdout.write("".join(f"{line}\n" for line in result["lines"]))
+    """The task's output, page by page (a long log never travels as one message)."""
+    lines: list[str] = []
+    async with open_session(args.directory) as s:
+        offset: int | None = 0
+        while offset is not None:
+            page = await s.execute(
+                "treelane.output",
+                {"run": args.run, "task": args.task, "offset": offset, "limit": LOG_PAGE},
+            )
+            if args.json:
+                lines += page["lines"]
+            else:
+                sys.stdout.write("".join(f"{line}\n" for line in page["lines"]))
+            offset = page["next"]
+    if args.json:
+        show(args, {"run": args.run, "task": args.task, "lines": lines, "next": None})
+    sys.stdout.flush()
     return 0
 
 

@@ -72,6 +72,19 @@ def boolean(args: Mapping[str, Any], key: str, default: bool = False) -> bool:
     return value
 
 
+def integer(
+    args: Mapping[str, Any], key: str, default: int | None, *, minimum: int = 0
+) -> int | None:
+    if key not in args:
+        return default
+    value = args[key]
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value < 2**62:
+        raise InvalidArgument(
+            f"field {key!r}: expected an integer of at least {minimum}, got {_kind(value)}"
+        )
+    return value
+
+
 def _valid(value: str, what: str) -> None:
     try:
         git.check_id(value, what=what)

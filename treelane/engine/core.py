@@ -34,9 +34,10 @@ from treelane.engine.events import (
 )
 from treelane.engine.executor import Executor, LocalExecutor, kill_tree, marked
 from treelane.engine.monitor import Monitor, Sample, auto_limit
+from treelane.engine.outputlog import OutputBuffer
 from treelane.engine.pool import HOST, PoolConfig, WorktreePool
 from treelane.engine.scheduler import RunRec, Scheduler, TaskRec, run_finished_event
-from treelane.engine.taskrun import OutputBuffer, SharedTree, run_task
+from treelane.engine.taskrun import SharedTree, run_task
 from treelane.engine.workflow import CONFIG_FILE, Config, Settings, Workflow, load_config
 from treelane.engine.workflow import parse_workflow_dict as _parse_workflow_dict
 from treelane.engine.workspace import open_workspace
@@ -494,7 +495,8 @@ class Engine:
         self.monitor.track(run.id, t.spec.name, pid)
 
     def output_buffer(self, run: RunRec, t: TaskRec) -> OutputBuffer:
-        buf = OutputBuffer(run.id, t.spec.name, t.attempt)
+        cap = int(self.settings.log_max_mb * 1024 * 1024)
+        buf = OutputBuffer(run.id, t.spec.name, t.attempt, cap)
         with self._buffers_lock:
             self._buffers[(run.id, t.spec.name)] = buf
         return buf
@@ -504,25 +506,35 @@ class Engine:
         with self._buffers_lock:
             buf = self._buffers.pop((run.id, t.spec.name), None)
         if buf is not None:
+            buf.close()
             self._write_output(buf)
 
     def replay(self, run: RunRec, t: TaskRec, lines: list[str]) -> None:
         """A cache hit: store and send the output the cached run printed."""
-        buf = OutputBuffer(run.id, t.spec.name, t.attempt)
+        buf = OutputBuffer(run.id, t.spec.name, t.attempt, 1 << 62, wait=False)
         for line in lines:
             buf.add(line)
+        buf.close()
         self._write_output(buf)
 
     def _write_output(self, buf: OutputBuffer) -> None:
-        lines = buf.take()
-        if not lines:
-            return
-        with self.store.write() as db:
-            db.table("output").insert_all(
-                {"run": buf.run, "task": buf.task, "attempt": buf.attempt, "time": ts, "line": ln}
-                for ts, ln in lines
-            )
-        self.emit(Output(buf.run, buf.task, [ln for _, ln in lines]))
+        with buf.write_lock:  # batches are stored and sent in the order they were taken
+            batch = buf.take()
+            if batch.stored:
+                with self.store.write() as db:
+                    db.table("output").insert_all(
+                        {
+                            "run": buf.run,
+                            "task": buf.task,
+                            "attempt": buf.attempt,
+                            "seq": ln.seq,
+                            "time": ln.time,
+                            "line": ln.text,
+                        }
+                        for ln in batch.stored
+                    )
+            if batch.live:
+                self.emit(Output(buf.run, buf.task, batch.live))
 
     def _flush_loop(self) -> None:
         """Ten times a second: flush output; every few ticks, take cancel requests."""
@@ -616,14 +628,34 @@ class Engine:
             raise RequestFailed(f"run {run_id} has no result to merge (state: {row['state']})")
         return str(row["result_commit"])
 
-    def output(self, run_id: str, task: str) -> list[str]:
+    def output(
+        self, run_id: str, task: str, offset: int = 0, limit: int | None = None
+    ) -> tuple[list[str], int | None]:
+        """Lines ``offset`` .. ``offset + limit`` of the task's last attempt, in emitted order,
+        and the offset of the next page (None at the end)."""
         self._run_row(run_id)
         if self.store.one("SELECT 1 FROM tasks WHERE run = ? AND name = ?", (run_id, task)) is None:
             raise RequestFailed(f"run {run_id} has no task {task!r}")
+        row = self.store.one(
+            "SELECT MAX(attempt) AS a FROM output WHERE run = ? AND task = ?", (run_id, task)
+        )
+        if row is None or row["a"] is None:
+            return [], None
+        page = -1 if limit is None else limit + 1
         rows = self.store.query(
-            "SELECT line FROM output WHERE run = ? AND task = ? AND attempt = "
-            "(SELECT MAX(attempt) FROM output WHERE run = ? AND task = ?) ORDER BY id",
-            (run_id, task, run_id, task),
+            "SELECT line FROM output WHERE run = ? AND task = ? AND attempt = ? "
+            "ORDER BY seq, id LIMIT ? OFFSET ?",
+            (run_id, task, row["a"], page, offset),
+        )
+        lines = [r["line"] for r in rows]
+        if limit is not None and len(lines) > limit:
+            return lines[:limit], offset + limit
+        return lines, None
+
+    def stored_output(self, run_id: str, task: str, attempt: int) -> list[str]:
+        rows = self.store.query(
+            "SELECT line FROM output WHERE run = ? AND task = ? AND attempt = ? ORDER BY seq, id",
+            (run_id, task, attempt),
         )
         return [r["line"] for r in rows]
 

@@ -45,26 +45,6 @@ class SharedTree:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class OutputBuffer:
-    """Lines of one attempt, flushed to the store and to listeners about ten times a second."""
-
-    def __init__(self, run: str, task: str, attempt: int) -> None:
-        self.run, self.task, self.attempt = run, task, attempt
-        self.pending: list[tuple[float, str]] = []
-        self.all: list[str] = []
-        self.lock = threading.Lock()
-
-    def add(self, line: str) -> None:
-        with self.lock:
-            self.pending.append((time.time(), line))
-            self.all.append(line)
-
-    def take(self) -> list[tuple[float, str]]:
-        with self.lock:
-            out, self.pending = self.pending, []
-        return out
-
-
 def run_task(engine: Engine, run: RunRec, t: TaskRec) -> None:
     """Take task ``t`` of ``run`` to a final state (the scheduler's task body)."""
     name = t.spec.name
@@ -159,7 +139,8 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
         tree = snapshot.files_tree(lease.path)
         t.result = _result_commit(engine, run, t, input_commit, input_tree, tree)
     if key is not None:
-        engine.cache.put(key, _tree_of(repo, t.result), buf.all, t.spec.cache_ttl)
+        lines = engine.stored_output(run.id, t.spec.name, t.attempt)
+        engine.cache.put(key, _tree_of(repo, t.result), lines, t.spec.cache_ttl)
     return "succeeded", lease
 
 

@@ -10,6 +10,7 @@ File format::
     max_parallel = "auto"       # or a positive int
     pool_size = 4               # warm worktrees kept (int >= 0)
     memory_per_task_mb = 500    # estimate used by "auto" (int > 0)
+    log_max_mb = 10             # output stored per task attempt: its first and last halves
     cache_salt = ""             # mixed into every cache key
     worktrees_dir = ""          # "" = default inside the git dir
     include = [".env"]          # ignored files copied into new worktrees (relative paths)
@@ -194,6 +195,7 @@ class Settings:
     max_parallel: int | str = "auto"
     pool_size: int = 4
     memory_per_task_mb: int = 500
+    log_max_mb: int = 10  # output stored per task attempt: the first and last 5 MB
     cache_salt: str = ""
     worktrees_dir: str = ""
     include: tuple[str, ...] = ()
@@ -421,6 +423,7 @@ _SETTINGS_SCHEMA: Mapping[str, Converter[Any]] = {
     "max_parallel": _max_parallel,
     "pool_size": _integer(0),
     "memory_per_task_mb": _integer(1),
+    "log_max_mb": _integer(1),
     "cache_salt": _string,
     "worktrees_dir": _string,
     "setup": _string,
