@@ -407,10 +407,18 @@ class Engine:
             else:
                 git.update_ref(self.ws.root, f"{RESULT_REFS}/{run.id}", result)
         self._release_shared(run)
-        self.store.execute(
-            "UPDATE runs SET state = ?, finished = ?, result_commit = ? WHERE id = ?",
-            (state, now, result, run.id),
-        )
+        with self.store.write():
+            self.store.execute(
+                "UPDATE runs SET state = ?, finished = ?, result_commit = ? WHERE id = ?",
+                (state, now, result, run.id),
+            )
+            # A task whose final state could not be written then (a full disk) gets it now.
+            for name, t in run.tasks.items():
+                self.store.execute(
+                    "UPDATE tasks SET state = ?, error = ?, finished = ? "
+                    "WHERE run = ? AND name = ? AND state IN ('queued', 'running')",
+                    (t.state, t.error, t.finished or now, run.id, name),
+                )
         event = run_finished_event(run, state, now)
         self.emit(event)
         if state == "failed" and event.failed:
@@ -551,6 +559,9 @@ class Engine:
             if tick % 3 == 0:
                 with contextlib.suppress(Exception):
                     self._take_cancel_requests()
+            if tick % 10 == 0:
+                with contextlib.suppress(Exception):
+                    self.scheduler.retry_stranded()
 
     def shared_tree(self, run: RunRec, commit: str) -> SharedTree:
         with self._buffers_lock:

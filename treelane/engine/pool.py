@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 import psutil
 
-from treelane.engine import git, owners, snapshot
+from treelane.engine import diskfull, git, owners, snapshot
 from treelane.engine.workspace import Workspace
 from treelane.errors import RequestFailed
 from treelane.storage.db import Store
@@ -255,7 +255,16 @@ class WorktreePool:
         self.trim()
 
     def _reset(self, path: Path) -> None:
-        git.run(["reset", "-q", "--hard"], path)
+        try:
+            git.run(["reset", "-q", "--hard"], path)
+        except git.GitError as exc:
+            if not diskfull.is_no_space(exc):
+                raise
+            self._clean(path)  # the files the task made take the space: remove them first
+            git.run(["reset", "-q", "--hard"], path)
+        self._clean(path)
+
+    def _clean(self, path: Path) -> None:
         # Included files stay (a linked folder such as .venv is not ignored by a ".venv/"
         # pattern: to git a symlink is a file), in pristine mode too.
         keep = [arg for rel in snapshot.included(path) for arg in ("-e", "/" + _glob_escape(rel))]

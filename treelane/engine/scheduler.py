@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from treelane.engine.diskfull import is_no_space
 from treelane.engine.events import FINAL_STATES, OK_STATES, Event, RunFinished, TaskState
 from treelane.engine.executor import CancelToken
 from treelane.engine.workflow import Task, Workflow
@@ -98,6 +99,8 @@ class Scheduler:
         self._idle = threading.Condition(self._lock)
         # Runs whose tasks are all final; finished (results merged) outside the lock.
         self._finishing: deque[RunRec] = deque()
+        # Runs whose finishing hit a full disk: tried again (retry_stranded) until it works.
+        self._stranded: dict[str, RunRec] = {}
         self._closed = False
 
     # --- entry points (any thread) ---------------------------------------
@@ -316,15 +319,29 @@ class Scheduler:
         try:
             self.finish(run, state)
         except Exception as exc:
+            if is_no_space(exc):
+                log.warning("run %s: no space to record its end; trying again", run.id)
+                with self._lock:
+                    self._stranded[run.id] = run
+                return  # stays live until the end can be written
             log.exception("finishing run %s failed", run.id)
             try:
                 self.fail(run, f"internal error while finishing the run: {exc}")
             except Exception:
                 log.exception("could not record the failure of run %s", run.id)
-        finally:
-            with self._lock:
-                self.runs.pop(run.id, None)
-                self._idle.notify_all()
+        with self._lock:
+            self._stranded.pop(run.id, None)
+            self.runs.pop(run.id, None)
+            self._idle.notify_all()
+
+    def retry_stranded(self) -> None:
+        """Try again to finish runs whose end could not be written (the disk was full)."""
+        with self._lock:
+            if not self._stranded:
+                return
+            self._finishing.extend(self._stranded.values())
+            self._stranded.clear()
+        self._finish_runs()
 
 
 def run_finished_event(run: RunRec, state: str, finished: float) -> RunFinished:

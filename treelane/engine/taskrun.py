@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from treelane.engine import git, merge, snapshot
+from treelane.engine import diskfull, git, merge, snapshot
 from treelane.engine.cache import cache_key
 from treelane.engine.events import TaskState
 from treelane.engine.executor import Job
@@ -61,7 +61,10 @@ def run_task(engine: Engine, run: RunRec, t: TaskRec) -> None:
             engine.end_attempt(attempt_id, t, state, finished=ended)
         if lease is not None and t.spec.isolation == "worktree":
             if state == "failed":
-                _keep_failed_attempt(engine, run, t, lease)
+                try:
+                    _keep_failed_attempt(engine, run, t, lease)
+                except Exception as exc:  # e.g. a full disk: the reset below frees it
+                    t.error = f"{t.error}; its files could not be kept: {diskfull.describe(exc)}"
             engine.pool.release(lease.id)
         if not retry:
             # The attempt's end and the task's final state: one transaction.
@@ -109,6 +112,24 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
         t.error = "cancelled"
         return "cancelled", None
     lease = _worktree(engine, run, t, input_commit)
+    try:
+        return _in_worktree(engine, run, t, lease, input_commit, input_tree, key)
+    except Exception as exc:  # the lease is still given back (and a full disk said so)
+        engine.flush_output(run, t)
+        t.error = diskfull.describe(exc, lease.path)
+        return "failed", lease
+
+
+def _in_worktree(
+    engine: Engine,
+    run: RunRec,
+    t: TaskRec,
+    lease: Lease,
+    input_commit: str,
+    input_tree: str,
+    key: str | None,
+) -> tuple[str, Lease | None]:
+    repo = engine.ws.root
     t.worktree = lease.id
     engine.running_in(run, t, lease)
     buf = engine.output_buffer(run, t)
@@ -132,6 +153,8 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
         return "cancelled", lease
     if outcome.error or outcome.exit_code != 0:
         t.error = outcome.error or f"exit code {outcome.exit_code}"
+        if diskfull.low_on_space(lease.path):
+            t.error += f": no space left on device (on the filesystem of {lease.path})"
         return "failed", lease
     if t.spec.isolation == "shared":
         t.result = input_commit  # shared tasks must not change files (checked at run end)
