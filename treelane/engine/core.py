@@ -272,7 +272,45 @@ class Engine:
             if run is not None and (r["task"] is None or r["task"] in run.tasks):
                 self.scheduler.cancel(r["run"], r["task"])
 
-    def resume(self, run_id: str, *, force: bool = False) -> list[str]:
+    def definition_changes(self, run_id: str) -> list[str] | None:
+        """Tasks of the run whose definition in treelane.toml differs from the stored one
+        (None when the file has no such workflow any more)."""
+        row = self._run_row(run_id)
+        current = self.config.workflows.get(row["workflow"])
+        if current is None:
+            return None
+        stored = json.loads(row["definition"]).get("tasks", {})
+        now = current.to_dict()["tasks"]
+        names = list(dict.fromkeys([*stored, *now]))
+        return [n for n in names if stored.get(n) != now.get(n)]
+
+    def _reloaded(self, row: dict[str, Any], requeue: set[str]) -> Workflow:
+        """The run's workflow with treelane.toml's definitions for the tasks to re-run."""
+        current = self.config.workflows.get(row["workflow"])
+        if current is None:
+            raise RequestFailed(
+                f"{CONFIG_FILE} has no workflow {row['workflow']!r} any more: nothing to reload"
+            )
+        stored = json.loads(row["definition"])
+        new = current.to_dict()["tasks"]
+        added = sorted(set(new) - set(stored["tasks"]))
+        removed = sorted(set(stored["tasks"]) - set(new))
+        if added or removed:
+            raise RequestFailed(
+                f"the tasks of workflow {row['workflow']!r} changed (added: "
+                f"{', '.join(added) or 'none'}; removed: {', '.join(removed) or 'none'}): "
+                "start a new run instead"
+            )
+        data = {
+            **stored,
+            "tasks": {n: new[n] if n in requeue else t for n, t in stored["tasks"].items()},
+        }
+        try:
+            return self.parse_workflow(row["workflow"], data)
+        except ValueError as exc:
+            raise RequestFailed(f"the reloaded definition is invalid: {exc}") from None
+
+    def resume(self, run_id: str, *, force: bool = False, reload: bool = False) -> list[str]:
         """Re-queue what did not succeed (interrupted, failed, skipped, cancelled, queued).
 
         A run still marked running by another live process is refused, unless that process
@@ -288,10 +326,17 @@ class Engine:
             self._interrupt(run_id)
         if row["state"] == "succeeded":
             raise RequestFailed(f"run {run_id} already succeeded: nothing to resume")
-        wf = self.parse_workflow(row["workflow"], json.loads(row["definition"]))
         tasks = {
             r["name"]: r for r in self.store.query("SELECT * FROM tasks WHERE run = ?", (run_id,))
         }
+        if reload:
+            requeue = {n for n, r in tasks.items() if r["state"] not in OK_STATES}
+            wf = self._reloaded(row, requeue)
+            self.store.execute(
+                "UPDATE runs SET definition = ? WHERE id = ?", (json.dumps(wf.to_dict()), run_id)
+            )
+        else:
+            wf = self.parse_workflow(row["workflow"], json.loads(row["definition"]))
         recs: dict[str, TaskRec] = {}
         requeued = []
         for t in wf.tasks:
