@@ -48,6 +48,7 @@ import difflib
 import heapq
 import json
 import math
+import posixpath
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -604,7 +605,74 @@ def _parse_settings(table: _Table | None) -> Settings:
         if message := _include_problem(entry):
             at = table.at("include", index)
             table.checker.report(at, f"{_render_path(at)}: {message}, got {_describe(entry)}")
+    wd = table.data.get("worktrees_dir")
+    if isinstance(wd, str) and (message := worktrees_dir_problem(wd)):
+        table.checker.report(table.at("worktrees_dir"), f"worktrees_dir: {message}")
     return Settings(include=tuple(include), **table.values(_SETTINGS_SCHEMA))
+
+
+# Never a place for worktrees (and nothing below the second set either).
+SYSTEM_DIRS = frozenset(
+    {
+        "/",
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/home",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/media",
+        "/mnt",
+        "/opt",
+        "/proc",
+        "/root",
+        "/run",
+        "/sbin",
+        "/srv",
+        "/sys",
+        "/tmp",
+        "/usr",
+        "/var",
+        "/Applications",
+        "/Library",
+        "/System",
+        "/Users",
+    }
+)
+_NEVER_BELOW = frozenset(
+    {
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/proc",
+        "/run",
+        "/sbin",
+        "/sys",
+        "/usr",
+    }
+)
+
+
+def worktrees_dir_problem(value: str) -> str | None:
+    """Why ``worktrees_dir`` may not be used (checked without the file system), or None."""
+    if not value:
+        return None
+    norm = posixpath.normpath(value)
+    top = "/" + norm.lstrip("/").split("/")[0]
+    if norm.startswith("/") and (norm in SYSTEM_DIRS or top in _NEVER_BELOW):
+        return (
+            f"{value!r} is a system directory; choose a folder of your own, "
+            "e.g. '../<repo>.treelane'"
+        )
+    if norm == ".git":
+        return "must not be the git directory itself (the default lives inside it already)"
+    return None
 
 
 def _parse_limits(table: _Table | None) -> dict[str, int]:

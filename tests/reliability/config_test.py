@@ -1,0 +1,54 @@
+"""treelane.toml that points outside: refused as a diagnostic with its position."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
+
+from clikit import make_repo, treelane
+
+from treelane.engine.workflow import check_config
+from treelane.engine.workspace import open_workspace
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("/", "system directory"),
+        ("/proc", "system directory"),
+        ("/usr/lib/wt", "system directory"),
+        (".git", "git directory itself"),
+    ],
+)
+def test_worktrees_dir_outside_is_a_diagnostic(value: str, says: str) -> None:
+    text = f'[settings]\nmax_parallel = 2\nworktrees_dir = "{value}"\n'
+    (problem,) = check_config(text)
+    assert says in problem.message and problem.severity == "error"
+    assert (problem.range.start_line, problem.range.start_col) == (2, 0)
+
+
+@pytest.mark.parametrize("value", ["../repo.treelane", "/home/me/wt", "/var/tmp/wt", ""])
+def test_ordinary_worktrees_dirs_pass(value: str) -> None:
+    assert check_config(f'[settings]\nworktrees_dir = "{value}"\n') == []
+
+
+def test_the_git_dir_by_another_path_is_refused(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    with pytest.raises(ValueError, match="git directory itself"):
+        open_workspace(repo, "../repo/.git")
+
+
+def test_a_run_with_worktrees_dir_root_is_refused_and_creates_nothing(tmp_path: Path) -> None:
+    repo = make_repo(
+        tmp_path / "repo",
+        '[settings]\nworktrees_dir = "/"\n\n[workflows.w.tasks.a]\nrun = "true"\n',
+    )
+    before = set(Path("/").iterdir())
+    proc = treelane("run", "w", cwd=repo)
+    assert proc.returncode == 1
+    assert "system directory" in proc.stderr and "treelane.toml:2:1:" in proc.stderr
+    assert set(Path("/").iterdir()) == before
