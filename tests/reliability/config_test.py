@@ -52,3 +52,27 @@ def test_a_run_with_worktrees_dir_root_is_refused_and_creates_nothing(tmp_path: 
     assert proc.returncode == 1
     assert "system directory" in proc.stderr and "treelane.toml:2:1:" in proc.stderr
     assert set(Path("/").iterdir()) == before
+
+
+def test_a_failing_setup_command_is_a_clear_task_error_with_its_output(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+    from enginekit import Engines, config
+
+    repo = make_repo(tmp_path / "repo", None)
+    engines = Engines(repo)
+    try:
+        engine = engines(
+            config(
+                {"w": {"a": {"run": "true", "cache": False}}},
+                {"setup": "echo preparing the tree; echo broken >&2; exit 3"},
+            )
+        )
+        started = engine.start(engine.workflow("w"))
+        assert engine.wait(started.run, 60) == "failed"
+        row = engine.store.one("SELECT error FROM tasks WHERE run = ?", (started.run,))
+        assert row is not None
+        assert row["error"] == (
+            "setup command failed in new worktree (exit 3): preparing the tree | broken"
+        )
+    finally:
+        engines.close()

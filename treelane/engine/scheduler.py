@@ -22,10 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from treelane.engine.diskfull import is_no_space
+from treelane.engine.diskfull import describe, is_no_space
 from treelane.engine.events import FINAL_STATES, OK_STATES, Event, RunFinished, TaskState
 from treelane.engine.executor import CancelToken
 from treelane.engine.workflow import Task, Workflow
+from treelane.errors import RequestFailed
 from treelane.storage.db import Store
 
 log = logging.getLogger("treelane.scheduler")
@@ -193,8 +194,11 @@ class Scheduler:
     def _run_body(self, run: RunRec, t: TaskRec) -> None:
         try:
             self.body(run, t)
+        except RequestFailed as exc:  # e.g. a setup command that failed: said as it is
+            t.error = str(exc)
+            self.final_state(run, t.spec.name, "failed", error=t.error)
         except Exception as exc:  # a bug in a body must not wedge the run
-            t.error = f"internal error: {exc}"
+            t.error = describe(exc)
             self.final_state(run, t.spec.name, "failed", error=t.error)
         finally:
             self.task_done(run, t.spec.name)
