@@ -20,7 +20,7 @@ RSS_BOUND_MB = 200  # the documented bound (docs/reliability.md)
 
 
 def test_stored_order_is_emitted_order(engines) -> None:
-    n, lines = count(12, 100), count(3000, 20000)
+    n, lines = count(6, 100), count(3000, 20000)
     tasks = {f"t{i}": {"run": f"seq 1 {lines}", "cache": False} for i in range(n)}
     engine = engines(config({"w": tasks}, {"max_parallel": 4}))
     started = engine.start(engine.workflow("w"))
@@ -45,8 +45,8 @@ def test_output_is_paged(engines) -> None:
 
 
 def test_a_huge_log_is_capped_and_the_server_stays_small(tmp_path: Path) -> None:
-    total_mb = 200 if FULL else 20
-    cap_mb = 10 if FULL else 2
+    total_mb = 200 if FULL else 10
+    cap_mb = 10 if FULL else 1
     # ~100-byte lines, numbered, so the kept head and tail can be checked.
     per_line = 100
     n = total_mb * 1024 * 1024 // per_line

@@ -184,6 +184,13 @@ def cancelled(p: Printer, result: dict[str, Any], run: str) -> None:
 
 
 def checkpoint(p: Printer, action: str, result: dict[str, Any]) -> None:
+    if result.get("completed_restore"):
+        p.line(
+            f"{result['worktree']}: completed an interrupted restore of checkpoint "
+            f"{result['completed_restore']}"
+        )
+        if action == "checkpoint" and result["completed_restore"] == result["checkpoint"]:
+            return  # nothing new was saved: the worktree is at that checkpoint
     what = {"checkpoint": "saved checkpoint", "undo": "restored", "redo": "restored"}[action]
     p.line(f"{result['worktree']}: {what} {result['checkpoint']} ({short(result['commit'])})")
 
@@ -206,7 +213,9 @@ def worktrees(p: Printer, result: dict[str, Any]) -> None:
         [
             [
                 w["id"],
-                w["state"] + (f" (drift: {w['drift']})" if w.get("drift") else ""),
+                w["state"]
+                + (f" (drift: {w['drift']})" if w.get("drift") else "")
+                + (" (restore pending)" if w.get("restore") == "pending" else ""),
                 w.get("run") or "-",
                 w.get("task") or "-",
                 short(w.get("commit")),
