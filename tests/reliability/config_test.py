@@ -76,3 +76,44 @@ def test_a_failing_setup_command_is_a_clear_task_error_with_its_output(tmp_path:
         )
     finally:
         engines.close()
+
+
+def _include_run(tmp_path: Path, link_to: Path) -> tuple[str, str | None, Path]:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+    from enginekit import Engines, config
+
+    repo = make_repo(tmp_path / "repo", None)
+    (repo / ".gitignore").write_text(".venv\n")
+    (repo / ".venv").symlink_to(link_to, target_is_directory=True)
+    engines = Engines(repo)
+    try:
+        engine = engines(
+            config(
+                {"w": {"a": {"run": "cat .venv/marker", "cache": False}}},
+                {"include": [".venv"]},
+            )
+        )
+        started = engine.start(engine.workflow("w"))
+        state = engine.wait(started.run, 60)
+        row = engine.store.one("SELECT error FROM tasks WHERE run = ?", (started.run,))
+        lines, _ = engine.output(started.run, "a")
+        return state, (row or {}).get("error") or "\n".join(lines), repo
+    finally:
+        engines.close()
+
+
+def test_a_symlinked_include_folder_elsewhere_is_linked(tmp_path: Path) -> None:
+    venv = tmp_path / "venvs" / "project"
+    venv.mkdir(parents=True)
+    (venv / "marker").write_text("the real venv\n")
+    state, out, _ = _include_run(tmp_path, venv)
+    assert state == "succeeded", out
+    assert out == "the real venv"
+
+
+def test_a_symlinked_include_into_the_git_dir_is_a_clear_task_error(tmp_path: Path) -> None:
+    target = tmp_path / "repo" / ".git"
+    state, error, _ = _include_run(tmp_path, target)
+    assert state == "failed"
+    assert error is not None and error.startswith("include '.venv' is a symlink to")
+    assert "internal error" not in error

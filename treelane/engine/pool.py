@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import psutil
 
 from treelane.engine import diskfull, git, owners, snapshot
+from treelane.engine.workflow import SYSTEM_DIRS, SYSTEM_TREES
 from treelane.engine.workspace import Workspace
 from treelane.errors import RequestFailed
 from treelane.storage.db import Store
@@ -204,7 +205,7 @@ class WorktreePool:
         """Bring ``include`` files from the main worktree, then run ``setup`` once."""
         brought = []
         for rel in self.config.include:
-            src = git.contained(self.ws.root / rel, self.ws.root)
+            src = include_source(self.ws.root, rel, self.ws.git_dir)
             dst = path / Path(rel)
             if not src.exists() or os.path.lexists(dst):
                 continue
@@ -565,6 +566,28 @@ def _unreferenced(repo: Path, commit: str) -> bool:
         check=False,
     )
     return bool(res.stdout.strip())
+
+
+def include_source(root: Path, rel: str, git_dir: Path) -> Path:
+    """What ``include`` entry ``rel`` brings: the path itself, or where a symlink the user
+    made in the main worktree points (a ``.venv`` kept elsewhere, say).
+
+    The entry's own location must be inside the repository; a symlink's target may lie
+    anywhere except a system directory or the git dir (a task could write there).
+    """
+    entry = root / rel
+    parent = git.contained(entry.parent, root)  # no symlinked folder above the entry
+    real = Path(os.path.realpath(parent / entry.name))
+    top = "/" + real.parts[1] if len(real.parts) > 1 else "/"
+    inside = root.resolve() in real.parents
+    blocked = not inside and (str(real) in SYSTEM_DIRS or top in SYSTEM_TREES)
+    git_real = Path(os.path.realpath(git_dir))
+    if real == git_real or git_real in real.parents or blocked:
+        raise RequestFailed(
+            f"include {rel!r} is a symlink to {str(real)!r}, where a task must not write: "
+            "point it at a folder of your own"
+        )
+    return real
 
 
 def _clear_stale_lock(path: Path) -> None:

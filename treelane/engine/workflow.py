@@ -641,7 +641,7 @@ SYSTEM_DIRS = frozenset(
         "/Users",
     }
 )
-_NEVER_BELOW = frozenset(
+SYSTEM_TREES = frozenset(
     {
         "/bin",
         "/boot",
@@ -665,7 +665,7 @@ def worktrees_dir_problem(value: str) -> str | None:
         return None
     norm = posixpath.normpath(value)
     top = "/" + norm.lstrip("/").split("/")[0]
-    if norm.startswith("/") and (norm in SYSTEM_DIRS or top in _NEVER_BELOW):
+    if norm.startswith("/") and (norm in SYSTEM_DIRS or top in SYSTEM_TREES):
         return (
             f"{value!r} is a system directory; choose a folder of your own, "
             "e.g. '../<repo>.treelane'"
