@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from clikit import git, lines, make_repo, one_line_reason, popen, treelane
+from repokit import workflows
 
 SUBCOMMANDS = [
     "demo", "init", "run", "status", "cancel", "resume", "checkpoint", "undo", "redo",
@@ -161,13 +162,14 @@ def test_sigint_cancels_the_run_and_exits_130(workspace: Path) -> None:
     assert r["tasks"][0]["state"] == "cancelled"
 
 
-def test_cancel_from_another_process_reaches_the_run(workspace: Path) -> None:
-    """`treelane run` in one terminal, `treelane cancel` in another (its own server)."""
-    # A task that runs until cancelled: however slow the machine, the cancel finds it running.
-    forever = "while true; do echo tick; sleep 0.2; done"
-    (workspace / "treelane.toml").write_text(
-        f'[workflows.slow.tasks.sleeper]\nrun = "{forever}"\ncache = false\n'
-    )
+def test_cancel_from_another_process_reaches_the_run(tmp_path: Path) -> None:
+    """`treelane run` in one terminal, `treelane cancel` in another (its own server).
+
+    The task runs until cancelled (up to two minutes): a second process may take seconds
+    to start on a loaded machine, and a short task could end before the cancel arrives.
+    """
+    forever = "for i in $(seq 1 600); do echo tick $i; sleep 0.2; done"
+    workspace = make_repo(tmp_path / "long", workflows(slow=forever))
     proc = popen("run", "slow", "--json", cwd=workspace)
     assert proc.stdout is not None
     run = json.loads(proc.stdout.readline())["params"]["run"]

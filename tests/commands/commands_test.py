@@ -55,7 +55,9 @@ def test_arguments_must_be_one_object_with_known_fields(ctx: Context) -> None:
         call(ctx, "merge", {"run": "r1", "preview": 1})
     with pytest.raises(InvalidArgument, match="invalid run id"):
         call(ctx, "cancel", {"run": "--all"})
-    assert call(ctx, "status", None)["runs"] == []
+    with pytest.raises(InvalidArgument, match="expected one JSON object as the argument, got null"):
+        call(ctx, "status", None)  # `arguments: [null]` is not "no arguments"
+    assert call(ctx, "status", {})["runs"] == []
 
 
 def test_start_by_name_and_inline_definition(ctx: Context, repo: Path) -> None:

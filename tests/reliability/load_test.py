@@ -90,7 +90,7 @@ def test_concurrent_cli_runs_all_exit(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(count(3, 8))
+        for _ in range(count(2, 8))
     ]
     for p in procs:
         out, err = p.communicate(timeout=1200)

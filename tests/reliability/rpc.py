@@ -28,7 +28,9 @@ def count(default: int, full: int) -> int:
 
 
 class Rpc:
-    def __init__(self, cwd: Path, *, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, cwd: Path, *, env: dict[str, str] | None = None, keep_output: bool = True
+    ) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "treelane", "serve", "--log-level", "WARNING"],
             cwd=cwd,
@@ -39,6 +41,9 @@ class Rpc:
             start_new_session=True,
         )
         self.root = cwd
+        self.keep_output = keep_output  # False: count treelane/output lines, keep none
+        self.output_lines = 0
+        self.last_output: str | None = None
         self.messages: list[dict[str, Any]] = []
         self.cond = threading.Condition()
         self.closed = False
@@ -80,6 +85,11 @@ class Rpc:
             msg = json.loads(out.read(length))
             if "method" in msg and "id" in msg:  # a request from the server: answer it
                 self.send({"jsonrpc": "2.0", "id": msg["id"], "result": None})
+            if not self.keep_output and msg.get("method") == "treelane/output":
+                self.output_lines += len(msg["params"]["lines"])
+                if msg["params"]["lines"]:
+                    self.last_output = msg["params"]["lines"][-1]
+                continue
             with self.cond:
                 self.messages.append(msg)
                 self.cond.notify_all()

@@ -221,7 +221,12 @@ async def test_status_answers_while_a_long_task_runs(client: LanguageClient) -> 
     done = await notes(client).finished(run, timeout=20)
     assert done["state"] == "cancelled"
     resumed = await execute(client, "treelane.resume", {"run": run})
-    assert resumed == {"run": run, "requeued": ["sleeper"]}
+    assert resumed == {
+        "run": run,
+        "requeued": ["sleeper"],
+        "definition": "stored",
+        "changed": [],
+    }
     await execute(client, "treelane.cancel", {"run": run})
 
 

@@ -144,6 +144,11 @@ def build_parser() -> Parser:
         action="store_true",
         help="take the run over from a live treelane process that stopped responding",
     )
+    p.add_argument(
+        "--reload",
+        action="store_true",
+        help="re-run what did not succeed with treelane.toml's current definitions",
+    )
 
     for name, what in (
         ("checkpoint", "save a checkpoint of a worktree"),

@@ -111,7 +111,15 @@ async def resume(args: Namespace) -> int:
             params: dict[str, Any] = {"run": args.run}
             if args.force:
                 params["force"] = True
+            if args.reload:
+                params["reload"] = True
             result = await s.execute("treelane.resume", params)
+            if result.get("warning"):
+                print(f"treelane: warning: {result['warning']}", file=sys.stderr, flush=True)
+            else:
+                what = "definitions from treelane.toml" if args.reload else "stored definition"
+                if not args.json:
+                    print(f"resuming run {args.run} with its {what}", file=sys.stderr, flush=True)
             states = {t["name"]: t["state"] for t in before["tasks"]}
             requeued = set(result["requeued"])
             states.update(dict.fromkeys(requeued, "queued"))

@@ -172,10 +172,27 @@ def report(args: Namespace) -> int:
     return 0
 
 
+LOG_PAGE = 5000  # lines per treelane.output call: a long log is never held whole
+
+
 def log(args: Namespace) -> int:
-    result = execute(args, "treelane.output", {"run": args.run, "task": args.task})
-    if not show(args, result):
-        sys.stdout.write("".join(f"{line}\n" for line in result["lines"]))
+    """The task's output, page by page (with --json: all of it, as one object)."""
+    lines: list[str] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = execute(
+            args,
+            "treelane.output",
+            {"run": args.run, "task": args.task, "offset": offset, "limit": LOG_PAGE},
+        )
+        if args.json:
+            lines += page["lines"]
+        else:
+            sys.stdout.write("".join(f"{line}\n" for line in page["lines"]))
+        offset = page["next"]
+    if args.json:
+        show(args, {"run": args.run, "task": args.task, "lines": lines, "next": None})
+    sys.stdout.flush()
     return 0
 
 

@@ -214,6 +214,13 @@ def cancelled(p: Printer, result: dict[str, Any], run: str) -> None:
 
 
 def checkpoint(p: Printer, action: str, result: dict[str, Any]) -> None:
+    if result.get("completed_restore"):
+        p.line(
+            f"{result['worktree']}: completed an interrupted restore of checkpoint "
+            f"{result['completed_restore']}"
+        )
+        if action == "checkpoint" and result["completed_restore"] == result["checkpoint"]:
+            return  # nothing new was saved: the worktree is at that checkpoint
     what = {"checkpoint": "saved checkpoint", "undo": "restored", "redo": "restored"}[action]
     p.line(f"{result['worktree']}: {what} {result['checkpoint']} ({short(result['commit'])})")
 

@@ -78,14 +78,12 @@ def task_name(args: Mapping[str, Any], key: str = "task", *, required: bool = Tr
     return value
 
 
-def integer(args: Mapping[str, Any], key: str, minimum: int = 0) -> int:
-    value = args.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidArgument(
-            f"field {key!r}: expected an integer >= {minimum}, got {_kind(value)}"
-            if key in args
-            else f"missing field {key!r}: expected an integer >= {minimum}"
-        )
+def integer(args: Mapping[str, Any], key: str, *, minimum: int = 0) -> int:
+    """A required integer field, at least ``minimum``."""
+    if key not in args:
+        raise InvalidArgument(f"missing field {key!r}: expected an integer >= {minimum}")
+    value = optional_integer(args, key, None, minimum=minimum)
+    assert value is not None
     return value
 
 
@@ -98,6 +96,20 @@ def boolean(args: Mapping[str, Any], key: str, default: bool = False) -> bool:
     value = args.get(key, default)
     if not isinstance(value, bool):
         raise InvalidArgument(f"field {key!r}: expected true or false, got {_kind(value)}")
+    return value
+
+
+def optional_integer(
+    args: Mapping[str, Any], key: str, default: int | None, *, minimum: int = 0
+) -> int | None:
+    """An integer field, at least ``minimum``; ``default`` when it is absent."""
+    if key not in args:
+        return default
+    value = args[key]
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value < 2**62:
+        raise InvalidArgument(
+            f"field {key!r}: expected an integer of at least {minimum}, got {_kind(value)}"
+        )
     return value
 
 

@@ -30,6 +30,12 @@ def _target(ctx: Context, raw: Any, allowed: tuple[str, ...]) -> tuple[Engine, s
     return engine, wt_id, path, args
 
 
+def _finish_pending(engine: Engine, wt_id: str, path: Path) -> dict[str, Any]:
+    """An interrupted undo/redo is completed first, and the answer says so."""
+    done = engine.checkpoints.finish_pending(wt_id, path)
+    return {} if done is None else {"completed_restore": str(done.id)}
+
+
 def checkpoint(ctx: Context, raw: Any) -> dict[str, Any]:
     engine, wt_id, path, args = _target(ctx, raw, ("worktree", "message"))
     message = args.get("message", "")
@@ -37,14 +43,17 @@ def checkpoint(ctx: Context, raw: Any) -> dict[str, Any]:
         raise InvalidArgument("field 'message': expected a string")
     if len(message) > 65536 or "\0" in message:
         raise InvalidArgument("field 'message': at most 65,536 characters and no NUL")
-    return _result(engine.checkpoints.checkpoint(wt_id, path, message))
+    extra = _finish_pending(engine, wt_id, path)
+    return {**_result(engine.checkpoints.checkpoint(wt_id, path, message)), **extra}
 
 
 def undo(ctx: Context, raw: Any) -> dict[str, Any]:
     engine, wt_id, path, _ = _target(ctx, raw, ("worktree",))
-    return _result(engine.checkpoints.undo(wt_id, path))
+    extra = _finish_pending(engine, wt_id, path)
+    return {**_result(engine.checkpoints.undo(wt_id, path)), **extra}
 
 
 def redo(ctx: Context, raw: Any) -> dict[str, Any]:
     engine, wt_id, path, _ = _target(ctx, raw, ("worktree",))
-    return _result(engine.checkpoints.redo(wt_id, path))
+    extra = _finish_pending(engine, wt_id, path)
+    return {**_result(engine.checkpoints.redo(wt_id, path)), **extra}

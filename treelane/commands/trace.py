@@ -24,8 +24,11 @@ def report(ctx: Context, raw: Any) -> dict[str, Any]:
 
 
 def output(ctx: Context, raw: Any) -> dict[str, Any]:
-    args = _args.obj(raw, ("run", "task"))
+    args = _args.obj(raw, ("run", "task", "offset", "limit"))
     run = _args.run_id(args)
     task = _args.task_name(args, "task")
+    offset = _args.optional_integer(args, "offset", 0, minimum=0) or 0
+    limit = _args.optional_integer(args, "limit", None, minimum=1)
     assert run is not None and task is not None
-    return {"run": run, "task": task, "lines": queries.output(ctx.read_view().db, run, task)}
+    lines, after = queries.output_page(ctx.read_view().db, run, task, offset, limit)
+    return {"run": run, "task": task, "lines": lines, "next": after}

@@ -44,7 +44,7 @@ def retry_matches(engine: Engine, run: RunRec, t: TaskRec) -> str | None:
     """The retry_on entry the failed attempt's output matched ("" without retry_on)."""
     if not t.spec.retry_on:
         return ""
-    return retry.matches(t.spec, engine.output(run.id, t.spec.name), t.error)
+    return retry.matches(t.spec, engine.stored_output(run.id, t.spec.name, t.attempt), t.error)
 
 
 def wait_to_retry(engine: Engine, run: RunRec, t: TaskRec, wait: float, matched: str) -> None:

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 from treelane.engine import git
 from treelane.engine.snapshot import Session, Snapshot, session
+from treelane.engine.staleness import clear_stale_index_lock
 from treelane.engine.workspace import Workspace
 from treelane.errors import RequestFailed
 from treelane.storage.db import Store
@@ -206,12 +207,27 @@ class Checkpoints:
         self._set_head(target.id, wt_id, pending=None)
         return target
 
+    def pending(self, wt_id: str) -> int | None:
+        """The checkpoint an interrupted restore was going to (None: no restore pending)."""
+        return self.history(wt_id).pending
+
+    def finish_pending(self, wt_id: str, path: Path) -> Checkpoint | None:
+        """Complete an interrupted restore now; the checkpoint restored, or None."""
+        with self._lock(wt_id), session(path) as s:
+            hist = self.history(wt_id)
+            target = _find(hist, hist.pending)
+            if target is None:
+                return None
+            self._recover(wt_id, s)
+            return target
+
     def _recover(self, wt_id: str, s: Session) -> History:
         """Finish a restore that a crash interrupted, saving whatever is there first."""
         hist = self.history(wt_id)
         target = _find(hist, hist.pending)
         if target is None:
             return hist
+        clear_stale_index_lock(s.wt)  # the killed restore's git left it
         snap = s.take()
         known = [c for c in (target, _find(hist, hist.current)) if c is not None]
         if not any(_same(c, snap) for c in known):

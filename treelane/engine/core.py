@@ -34,9 +34,10 @@ from treelane.engine.events import (
 )
 from treelane.engine.executor import Executor, LocalExecutor, kill_tree, marked
 from treelane.engine.monitor import Monitor, Sample, auto_limit
+from treelane.engine.outputlog import OutputBuffer
 from treelane.engine.pool import HOST, PoolConfig, WorktreePool
 from treelane.engine.scheduler import RunRec, Scheduler, TaskRec, run_finished_event
-from treelane.engine.taskrun import OutputBuffer, SharedTree, run_task
+from treelane.engine.taskrun import SharedTree, run_task
 from treelane.engine.workflow import CONFIG_FILE, Config, Settings, Workflow, load_config
 from treelane.engine.workflow import parse_workflow_dict as _parse_workflow_dict
 from treelane.engine.workspace import open_workspace
@@ -328,7 +329,45 @@ class Engine:
                 for name in [n for n, t in run.tasks.items() if t.spec.group == r["task"]]:
                     self.scheduler.cancel(r["run"], name)
 
-    def resume(self, run_id: str, *, force: bool = False) -> list[str]:
+    def definition_changes(self, run_id: str) -> list[str] | None:
+        """Tasks of the run whose definition in treelane.toml differs from the stored one
+        (None when the file has no such workflow any more)."""
+        row = self._run_row(run_id)
+        current = self.config.workflows.get(row["workflow"])
+        if current is None:
+            return None
+        stored = json.loads(row["definition"]).get("tasks", {})
+        now = current.to_dict()["tasks"]
+        names = list(dict.fromkeys([*stored, *now]))
+        return [n for n in names if stored.get(n) != now.get(n)]
+
+    def _reloaded(self, row: dict[str, Any], requeue: set[str]) -> Workflow:
+        """The run's workflow with treelane.toml's definitions for the tasks to re-run."""
+        current = self.config.workflows.get(row["workflow"])
+        if current is None:
+            raise RequestFailed(
+                f"{CONFIG_FILE} has no workflow {row['workflow']!r} any more: nothing to reload"
+            )
+        stored = json.loads(row["definition"])
+        new = current.to_dict()["tasks"]
+        added = sorted(set(new) - set(stored["tasks"]))
+        removed = sorted(set(stored["tasks"]) - set(new))
+        if added or removed:
+            raise RequestFailed(
+                f"the tasks of workflow {row['workflow']!r} changed (added: "
+                f"{', '.join(added) or 'none'}; removed: {', '.join(removed) or 'none'}): "
+                "start a new run instead"
+            )
+        data = {
+            **stored,
+            "tasks": {n: new[n] if n in requeue else t for n, t in stored["tasks"].items()},
+        }
+        try:
+            return self.parse_workflow(row["workflow"], data)
+        except ValueError as exc:
+            raise RequestFailed(f"the reloaded definition is invalid: {exc}") from None
+
+    def resume(self, run_id: str, *, force: bool = False, reload: bool = False) -> list[str]:
         """Re-queue what did not succeed (interrupted, failed, skipped, cancelled, queued).
 
         A run still marked running by another live process is refused, unless that process
@@ -345,10 +384,17 @@ class Engine:
         if row["state"] == "succeeded":
             raise RequestFailed(f"run {run_id} already succeeded: nothing to resume")
         resolve.collect(self, run_id)  # resolved conflicts become inputs (or the result)
-        wf = self.parse_workflow(row["workflow"], json.loads(row["definition"]))
         tasks = {
             r["name"]: r for r in self.store.query("SELECT * FROM tasks WHERE run = ?", (run_id,))
         }
+        if reload:
+            requeue = {n for n, r in tasks.items() if r["state"] not in OK_STATES}
+            wf = self._reloaded(row, requeue)
+            self.store.execute(
+                "UPDATE runs SET definition = ? WHERE id = ?", (json.dumps(wf.to_dict()), run_id)
+            )
+        else:
+            wf = self.parse_workflow(row["workflow"], json.loads(row["definition"]))
         recs: dict[str, TaskRec] = {}
         requeued = []
         for t in wf.tasks:
@@ -464,11 +510,19 @@ class Engine:
             git.update_ref(self.ws.root, f"{RESULT_REFS}/{run.id}", result)
         self._release_shared(run)
         found = [c.to_dict() for c in end.conflicts]
-        self.store.execute(
-            "UPDATE runs SET state = ?, finished = ?, result_commit = ?, error = ?, "
-            "conflicts = ? WHERE id = ?",
-            (state, now, result, end.reason, json.dumps(found) if found else None, run.id),
-        )
+        with self.store.write():
+            self.store.execute(
+                "UPDATE runs SET state = ?, finished = ?, result_commit = ?, error = ?, "
+                "conflicts = ? WHERE id = ?",
+                (state, now, result, end.reason, json.dumps(found) if found else None, run.id),
+            )
+            # A task whose final state could not be written then (a full disk) gets it now.
+            for name, t in run.tasks.items():
+                self.store.execute(
+                    "UPDATE tasks SET state = ?, error = ?, finished = ? "
+                    "WHERE run = ? AND name = ? AND state IN ('queued', 'running')",
+                    (t.state, t.error, t.finished or now, run.id, name),
+                )
         event = run_finished_event(run, state, now)._replace(
             reason=end.reason, conflicts=found or None
         )
@@ -556,7 +610,8 @@ class Engine:
         self.monitor.track(run.id, t.spec.name, pid)
 
     def output_buffer(self, run: RunRec, t: TaskRec) -> OutputBuffer:
-        buf = OutputBuffer(run.id, t.spec.name, t.attempt)
+        cap = int(self.settings.log_max_mb * 1024 * 1024)
+        buf = OutputBuffer(run.id, t.spec.name, t.attempt, cap)
         with self._buffers_lock:
             self._buffers[(run.id, t.spec.name)] = buf
         return buf
@@ -566,25 +621,35 @@ class Engine:
         with self._buffers_lock:
             buf = self._buffers.pop((run.id, t.spec.name), None)
         if buf is not None:
+            buf.close()
             self._write_output(buf)
 
     def replay(self, run: RunRec, t: TaskRec, lines: list[str]) -> None:
         """A cache hit: store and send the output the cached run printed."""
-        buf = OutputBuffer(run.id, t.spec.name, t.attempt)
+        buf = OutputBuffer(run.id, t.spec.name, t.attempt, 1 << 62, wait=False)
         for line in lines:
             buf.add(line)
+        buf.close()
         self._write_output(buf)
 
     def _write_output(self, buf: OutputBuffer) -> None:
-        lines = buf.take()
-        if not lines:
-            return
-        with self.store.write() as db:
-            db.table("output").insert_all(
-                {"run": buf.run, "task": buf.task, "attempt": buf.attempt, "time": ts, "line": ln}
-                for ts, ln in lines
-            )
-        self.emit(Output(buf.run, buf.task, [ln for _, ln in lines]))
+        with buf.write_lock:  # batches are stored and sent in the order they were taken
+            batch = buf.take()
+            if batch.stored:
+                with self.store.write() as db:
+                    db.table("output").insert_all(
+                        {
+                            "run": buf.run,
+                            "task": buf.task,
+                            "attempt": buf.attempt,
+                            "seq": ln.seq,
+                            "time": ln.time,
+                            "line": ln.text,
+                        }
+                        for ln in batch.stored
+                    )
+            if batch.live:
+                self.emit(Output(buf.run, buf.task, batch.live))
 
     def _flush_loop(self) -> None:
         """Ten times a second: flush output; every few ticks, take cancel requests."""
@@ -601,6 +666,9 @@ class Engine:
             if tick % 3 == 0:
                 with contextlib.suppress(Exception):
                     self._take_cancel_requests()
+            if tick % 10 == 0:
+                with contextlib.suppress(Exception):
+                    self.scheduler.retry_stranded()
 
     def shared_tree(self, run: RunRec, commit: str) -> SharedTree:
         with self._buffers_lock:
@@ -641,7 +709,22 @@ class Engine:
         return str(row["result_commit"])
 
     def output(self, run_id: str, task: str) -> list[str]:
-        return queries.output(self.store, run_id, task)
+        """The lines of the task's last attempt, in emitted order."""
+        return self.output_page(run_id, task)[0]
+
+    def output_page(
+        self, run_id: str, task: str, offset: int = 0, limit: int | None = None
+    ) -> tuple[list[str], int | None]:
+        """Lines ``offset`` .. ``offset + limit`` of the task's last attempt, in emitted order,
+        and the offset of the next page (None at the end)."""
+        return queries.output_page(self.store, run_id, task, offset, limit)
+
+    def stored_output(self, run_id: str, task: str, attempt: int) -> list[str]:
+        rows = self.store.query(
+            "SELECT line FROM output WHERE run = ? AND task = ? AND attempt = ? ORDER BY seq, id",
+            (run_id, task, attempt),
+        )
+        return [r["line"] for r in rows]
 
     def report_data(self, run_id: str) -> dict[str, Any]:
         """Everything the timeline page shows (see treelane.report.timeline)."""

@@ -31,11 +31,12 @@ from typing import Any, NamedTuple
 
 import psutil
 
-from treelane.engine import git, owners, queries, snapshot
+from treelane.engine import diskfull, git, owners, queries, snapshot
 from treelane.engine import sparse as sparsity
 from treelane.engine.diskuse import DiskMeter
 from treelane.engine.poolwarm import Made, Prewarmer
 from treelane.engine.queries import PREWARM_TASK
+from treelane.engine.workflow import SYSTEM_DIRS, SYSTEM_TREES
 from treelane.engine.workspace import Workspace
 from treelane.errors import RequestFailed
 from treelane.storage.db import Store
@@ -286,7 +287,7 @@ class WorktreePool:
         """Bring ``include`` files from the main worktree, then run ``setup`` once."""
         brought = []
         for rel in self.config.include:
-            src = git.contained(self.ws.root / rel, self.ws.root)
+            src = include_source(self.ws.root, rel, self.ws.git_dir)
             dst = path / Path(rel)
             if not src.exists() or os.path.lexists(dst):
                 continue
@@ -346,7 +347,16 @@ class WorktreePool:
             self.meter.later(wt_id, path)
 
     def _reset(self, path: Path) -> None:
-        git.run(["reset", "-q", "--hard"], path)
+        try:
+            git.run(["reset", "-q", "--hard"], path)
+        except git.GitError as exc:
+            if not diskfull.is_no_space(exc):
+                raise
+            self._clean(path)  # the files the task made take the space: remove them first
+            git.run(["reset", "-q", "--hard"], path)
+        self._clean(path)
+
+    def _clean(self, path: Path) -> None:
         # Included files stay (a linked folder such as .venv is not ignored by a ".venv/"
         # pattern: to git a symlink is a file), in pristine mode too.
         keep = [arg for rel in snapshot.included(path) for arg in ("-e", "/" + _glob_escape(rel))]
@@ -673,6 +683,28 @@ def _unreferenced(repo: Path, commit: str) -> bool:
         check=False,
     )
     return bool(res.stdout.strip())
+
+
+def include_source(root: Path, rel: str, git_dir: Path) -> Path:
+    """What ``include`` entry ``rel`` brings: the path itself, or where a symlink the user
+    made in the main worktree points (a ``.venv`` kept elsewhere, say).
+
+    The entry's own location must be inside the repository; a symlink's target may lie
+    anywhere except a system directory or the git dir (a task could write there).
+    """
+    entry = root / rel
+    parent = git.contained(entry.parent, root)  # no symlinked folder above the entry
+    real = Path(os.path.realpath(parent / entry.name))
+    top = "/" + real.parts[1] if len(real.parts) > 1 else "/"
+    inside = root.resolve() in real.parents
+    blocked = not inside and (str(real) in SYSTEM_DIRS or top in SYSTEM_TREES)
+    git_real = Path(os.path.realpath(git_dir))
+    if real == git_real or git_real in real.parents or blocked:
+        raise RequestFailed(
+            f"include {rel!r} is a symlink to {str(real)!r}, where a task must not write: "
+            "point it at a folder of your own"
+        )
+    return real
 
 
 def _clear_stale_lock(path: Path) -> None:

@@ -189,19 +189,29 @@ def last_sample(db: Reader, newer_than: float) -> dict[str, Any] | None:
     return data
 
 
-def output(db: Reader, run_id: str, task: str) -> list[str]:
-    """The output lines of a task's last attempt (RequestFailed for an unknown run or task)."""
+def output_page(
+    db: Reader, run_id: str, task: str, offset: int = 0, limit: int | None = None
+) -> tuple[list[str], int | None]:
+    """Lines ``offset`` .. ``offset + limit`` of a task's last attempt, in emitted order, and
+    the offset of the next page (None at the end); RequestFailed for an unknown run or task."""
     run_row(db, run_id)
     if db.one("SELECT 1 FROM tasks WHERE run = ? AND name = ?", (run_id, task)) is None:
         names = [r["name"] for r in db.query("SELECT name FROM tasks WHERE run = ? ORDER BY idx",
                                              (run_id,))]  # fmt: skip
         raise RequestFailed(f"run {run_id} has no task {task!r} (tasks: {', '.join(names)})")
+    row = db.one("SELECT MAX(attempt) AS a FROM output WHERE run = ? AND task = ?", (run_id, task))
+    if row is None or row["a"] is None:
+        return [], None
+    page = -1 if limit is None else limit + 1
     rows = db.query(
-        "SELECT line FROM output WHERE run = ? AND task = ? AND attempt = "
-        "(SELECT MAX(attempt) FROM output WHERE run = ? AND task = ?) ORDER BY id",
-        (run_id, task, run_id, task),
+        "SELECT line FROM output WHERE run = ? AND task = ? AND attempt = ? "
+        "ORDER BY seq, id LIMIT ? OFFSET ?",
+        (run_id, task, row["a"], page, offset),
     )
-    return [r["line"] for r in rows]
+    lines = [r["line"] for r in rows]
+    if limit is not None and len(lines) > limit:
+        return lines[:limit], offset + limit
+    return lines, None
 
 
 def report_data(db: Reader, run_id: str) -> dict[str, Any]:

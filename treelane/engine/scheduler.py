@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from treelane.engine.critical import ReadyQueue
+from treelane.engine.diskfull import describe, is_no_space
 from treelane.engine.events import FINAL_STATES, OK_STATES, Event, RunFinished, TaskState
 from treelane.engine.executor import CancelToken
 from treelane.engine.graph import join, picks_now
 from treelane.engine.workflow import Task, Workflow
+from treelane.errors import RequestFailed
 from treelane.storage.db import Store
 
 log = logging.getLogger("treelane.scheduler")
@@ -111,6 +113,8 @@ class Scheduler:
         self._idle = threading.Condition(self._lock)
         # Runs whose tasks are all final; finished (results merged) outside the lock.
         self._finishing: deque[RunRec] = deque()
+        # Runs whose finishing hit a full disk: tried again (retry_stranded) until it works.
+        self._stranded: dict[str, RunRec] = {}
         self._closed = False
         # Per run: each task's remaining path (critical path first); None: arrival order.
         self.weigh: Callable[[RunRec], Mapping[str, float]] | None = None
@@ -259,8 +263,11 @@ class Scheduler:
     def _run_body(self, run: RunRec, t: TaskRec) -> None:
         try:
             self.body(run, t)
+        except RequestFailed as exc:  # e.g. a setup command that failed: said as it is
+            t.error = str(exc)
+            self.final_state(run, t.spec.name, "failed", error=t.error)
         except Exception as exc:  # a bug in a body must not wedge the run
-            t.error = f"internal error: {exc}"
+            t.error = describe(exc)
             self.final_state(run, t.spec.name, "failed", error=t.error)
         finally:
             self.task_done(run, t.spec.name)
@@ -392,15 +399,29 @@ class Scheduler:
         try:
             self.finish(run, state)
         except Exception as exc:
+            if is_no_space(exc):
+                log.warning("run %s: no space to record its end; trying again", run.id)
+                with self._lock:
+                    self._stranded[run.id] = run
+                return  # stays live until the end can be written
             log.exception("finishing run %s failed", run.id)
             try:
                 self.fail(run, f"internal error while finishing the run: {exc}")
             except Exception:
                 log.exception("could not record the failure of run %s", run.id)
-        finally:
-            with self._lock:
-                self.runs.pop(run.id, None)
-                self._idle.notify_all()
+        with self._lock:
+            self._stranded.pop(run.id, None)
+            self.runs.pop(run.id, None)
+            self._idle.notify_all()
+
+    def retry_stranded(self) -> None:
+        """Try again to finish runs whose end could not be written (the disk was full)."""
+        with self._lock:
+            if not self._stranded:
+                return
+            self._finishing.extend(self._stranded.values())
+            self._stranded.clear()
+        self._finish_runs()
 
 
 def run_sinks(run: RunRec) -> list[str]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from treelane.engine import agentrun, conflicts, git, resolve, retry, snapshot, taskfiles
+from treelane.engine import agentrun, conflicts, diskfull, git, resolve, retry, snapshot, taskfiles
 from treelane.engine.events import TaskState
 from treelane.engine.executor import Job
 from treelane.engine.pool import Lease
@@ -43,26 +43,6 @@ class SharedTree:
     lease: Lease | None = None
     tasks: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-class OutputBuffer:
-    """Lines of one attempt, flushed to the store and to listeners about ten times a second."""
-
-    def __init__(self, run: str, task: str, attempt: int) -> None:
-        self.run, self.task, self.attempt = run, task, attempt
-        self.pending: list[tuple[float, str]] = []
-        self.all: list[str] = []
-        self.lock = threading.Lock()
-
-    def add(self, line: str) -> None:
-        with self.lock:
-            self.pending.append((time.time(), line))
-            self.all.append(line)
-
-    def take(self) -> list[tuple[float, str]]:
-        with self.lock:
-            out, self.pending = self.pending, []
-        return out
 
 
 def run_task(engine: Engine, run: RunRec, t: TaskRec) -> None:
@@ -89,7 +69,10 @@ def run_task(engine: Engine, run: RunRec, t: TaskRec) -> None:
             engine.end_attempt(attempt_id, t, state, finished=ended)
         if lease is not None and t.spec.isolation == "worktree":
             if state == "failed":
-                _keep_failed_attempt(engine, run, t, lease)
+                try:
+                    _keep_failed_attempt(engine, run, t, lease)
+                except Exception as exc:  # e.g. a full disk: the reset below frees it
+                    t.error = f"{t.error}; its files could not be kept: {diskfull.describe(exc)}"
             taskfiles.leave(run, t, lease)
             # A result equal to the input (the task changed no file): nothing to reset.
             unchanged = lease.commit if state == "succeeded" and t.result == lease.commit else None
@@ -160,6 +143,24 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
         t.error = "cancelled"
         return "cancelled", None
     lease = _worktree(engine, run, t, input_commit)
+    try:
+        return _in_worktree(engine, run, t, lease, input_commit, input_tree, key)
+    except Exception as exc:  # the lease is still given back (and a full disk said so)
+        engine.flush_output(run, t)
+        t.error = diskfull.describe(exc, lease.path)
+        return "failed", lease
+
+
+def _in_worktree(
+    engine: Engine,
+    run: RunRec,
+    t: TaskRec,
+    lease: Lease,
+    input_commit: str,
+    input_tree: str,
+    key: str | None,
+) -> tuple[str, Lease | None]:
+    repo = engine.ws.root
     t.worktree = lease.id
     if t.spec.isolation == "worktree":
         taskfiles.prepare(engine, run, t, lease)
@@ -188,6 +189,8 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
     if outcome.error or outcome.exit_code != 0:
         engine.flush_output(run, t)
         t.error = outcome.error or f"exit code {outcome.exit_code}"
+        if diskfull.low_on_space(lease.path):
+            t.error += f": no space left on device (on the filesystem of {lease.path})"
         return "failed", lease
     text = agentrun.spawn_text(t, spawn_file)
     if not agentrun.spawned(engine, run, t, text, str(spawn_file), spawn_file):
@@ -204,8 +207,9 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
         agentrun.score(engine, run, t, lease, env, buf.add)
     engine.flush_output(run, t)
     if key is not None:
+        lines = engine.stored_output(run.id, t.spec.name, t.attempt)
         engine.cache.put(
-            key, _tree_of(repo, t.result), buf.all, t.spec.cache_ttl, spawn=text, outputs=own
+            key, _tree_of(repo, t.result), lines, t.spec.cache_ttl, spawn=text, outputs=own
         )
     return "succeeded", lease
 

@@ -60,7 +60,16 @@ def open_workspace(path: Path | str, worktrees_dir: str = "") -> Workspace:
                 f"worktrees_dir {worktrees_dir!r} lies inside the working tree; choose a folder "
                 "outside it (for example '../<repo>.treelane')"
             )
+        if wd == info.common_dir:
+            raise ValueError(f"worktrees_dir {worktrees_dir!r} is the git directory itself")
     else:
         wd = state / "worktrees"
-    wd.mkdir(parents=True, exist_ok=True)
+    try:
+        wd.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(
+            f"worktrees_dir {str(wd)!r} cannot be created: {exc.strerror or exc}"
+        ) from None
+    if not os.access(wd, os.W_OK | os.X_OK):
+        raise ValueError(f"worktrees_dir {str(wd)!r} is not writable")
     return Workspace(info.toplevel, info.common_dir, state, wd)

@@ -109,6 +109,10 @@ class Store:
 
     def _migrate(self) -> None:
         conn = self._conn()
+        with contextlib.suppress(sqlite3.Error):
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row and int(row[0]) == SCHEMA_VERSION:
+                return  # up to date: no write (a full disk still lets treelane read)
         with self.write():
             conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()

@@ -12,6 +12,7 @@ File format::
     pool_create_parallel = 4    # new worktrees made at once (int > 0)
     pool_max_disk_mb = 0        # evict idle worktrees (LRU) above this; 0 = no limit
     memory_per_task_mb = 500    # estimate used by "auto" (int > 0)
+    log_max_mb = 10             # output stored per task attempt: its first and last halves
     cache_salt = ""             # mixed into every cache key
     worktrees_dir = ""          # "" = default inside the git dir
     include = [".env"]          # ignored files copied into new worktrees (relative paths)
@@ -71,10 +72,13 @@ from treelane.engine.workflow.model import (
     Workflow,
     topological_order,
 )
+from treelane.engine.workflow.places import SYSTEM_DIRS, SYSTEM_TREES, worktrees_dir_problem
 
 __all__ = [
     "CONFIG_FILE",
     "DEFAULT_BASE",
+    "SYSTEM_DIRS",
+    "SYSTEM_TREES",
     "Config",
     "ConfigError",
     "Problem",
@@ -88,4 +92,5 @@ __all__ = [
     "parse_config",
     "parse_workflow_dict",
     "topological_order",
+    "worktrees_dir_problem",
 ]

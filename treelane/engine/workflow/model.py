@@ -190,6 +190,7 @@ class Settings:
     pool_create_parallel: int = 4  # new worktrees made at once (git worktree add processes)
     pool_max_disk_mb: int = 0  # idle worktrees evicted (LRU) above this; 0 = no limit
     memory_per_task_mb: int = 500
+    log_max_mb: int = 10  # output stored per task attempt: the first and last 5 MB
     cache_salt: str = ""
     worktrees_dir: str = ""
     include: tuple[str, ...] = ()

@@ -42,6 +42,7 @@ from treelane.engine.workflow.model import (
     _frozen_mapping,
     _KeyPath,
 )
+from treelane.engine.workflow.places import worktrees_dir_problem
 
 _SETTINGS_SCHEMA: Mapping[str, Converter[Any]] = {
     "max_parallel": _max_parallel,
@@ -49,6 +50,7 @@ _SETTINGS_SCHEMA: Mapping[str, Converter[Any]] = {
     "pool_create_parallel": _integer(1),
     "pool_max_disk_mb": _integer(0),
     "memory_per_task_mb": _integer(1),
+    "log_max_mb": _integer(1),
     "cache_salt": _string,
     "worktrees_dir": _string,
     "setup": _string,
@@ -198,6 +200,9 @@ def _parse_settings(table: _Table | None) -> Settings:
         if message := _include_problem(entry):
             at = table.at("include", index)
             table.checker.report(at, f"{_render_path(at)}: {message}, got {_describe(entry)}")
+    wd = table.data.get("worktrees_dir")
+    if isinstance(wd, str) and (message := worktrees_dir_problem(wd)):
+        table.checker.report(table.at("worktrees_dir"), f"worktrees_dir: {message}")
     return Settings(include=tuple(include), **table.values(_SETTINGS_SCHEMA))
 
 
