@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from treelane.engine import workflow
+from treelane.engine.workflow import convert, validate
 
 SCHEMA = Path(__file__).parents[2] / "vscode-client" / "schemas" / "treelane.schema.json"
 
@@ -19,10 +20,10 @@ def _schema() -> dict[str, Any]:
 def test_schema_keys_are_the_parsers_keys() -> None:
     schema = _schema()
     defs = schema["definitions"]
-    assert tuple(schema["properties"]) == workflow._TOP_LEVEL_KEYS
-    assert set(schema["properties"]["settings"]["properties"]) == set(workflow._SETTINGS_KEYS)
-    assert set(defs["workflow"]["properties"]) == set(workflow._WORKFLOW_KEYS)
-    assert set(defs["task"]["properties"]) == set(workflow._TASK_KEYS)
+    assert tuple(schema["properties"]) == validate._TOP_LEVEL_KEYS
+    assert set(schema["properties"]["settings"]["properties"]) == set(validate._SETTINGS_KEYS)
+    assert set(defs["workflow"]["properties"]) == set(validate._WORKFLOW_KEYS)
+    assert set(defs["task"]["properties"]) == set(validate._TASK_KEYS)
     for table in (schema, schema["properties"]["settings"], defs["workflow"], defs["task"]):
         assert table["additionalProperties"] is False  # unknown keys are problems, as in the parser
 
@@ -48,4 +49,4 @@ def test_schema_defaults_and_choices_are_the_parsers() -> None:
 
 def test_schema_name_pattern_is_the_parsers() -> None:
     pattern = _schema()["properties"]["workflows"]["propertyNames"]["pattern"]
-    assert pattern == f"^{workflow._NAME.pattern}$"
+    assert pattern == f"^{convert._NAME.pattern}$"

@@ -22,6 +22,7 @@ from treelane.cli import render
 from treelane.cli.errors import FAILED, USAGE, CliError
 from treelane.commands import command
 from treelane.commands.readonly import ReadContext, SchemaMismatch, discover
+from treelane.engine.queries import repairs_pending
 from treelane.errors import RequestFailed
 
 RUN_ID = re.compile(r"r[0-9a-f]{6}")  # what Engine._new_run_id makes
@@ -35,8 +36,10 @@ def _cwd(args: Namespace) -> Path:
 
 
 def open_context(args: Namespace) -> ReadContext | None:
-    """The read-only context of the repository at ``-C DIR`` or here; None when its store
-    must be read through a server (another schema version)."""
+    """The read-only context of the repository at ``-C DIR`` or here; None when it must go
+    through a server: the store has another schema version (the server migrates it), or an
+    interrupted merge or restore waits to be completed (the server completes it first, so
+    the next treelane command of any kind leaves no half-done operation behind)."""
     cwd = _cwd(args)
     try:
         repo = discover(cwd)
@@ -47,9 +50,13 @@ def open_context(args: Namespace) -> ReadContext | None:
             f"not a git repository: {cwd} (run treelane inside one, or pass -C DIR)"
         ) from None
     try:
-        return ReadContext(repo)
+        ctx = ReadContext(repo)
     except SchemaMismatch:
         return None
+    if repairs_pending(ctx.read_view().db):
+        ctx.close()
+        return None
+    return ctx
 
 
 def execute(args: Namespace, name: str, argument: dict[str, Any]) -> Any:

@@ -20,9 +20,9 @@ def obj(args: Any, allowed: tuple[str, ...]) -> Mapping[str, Any]:
     """The command's argument object; unknown fields are refused (typos should not pass).
 
     An empty array counts as an empty object: Lua (Neovim) encodes an empty table ``{}``
-    as ``[]``.
+    as ``[]``. ``null`` is refused (leave the argument out instead).
     """
-    if args is None or (isinstance(args, list) and not args):
+    if isinstance(args, list) and not args:
         return {}
     if not isinstance(args, Mapping):
         raise InvalidArgument(f"expected one JSON object as the argument, got {_kind(args)}")

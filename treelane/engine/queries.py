@@ -342,3 +342,11 @@ def pending(db: Reader, wt_id: str, path: str) -> str | None:
         (wt_id,),
     )
     return "restore" if head else None
+
+
+def repairs_pending(db: Reader) -> bool:
+    """Whether an interrupted merge or restore waits for the next treelane process to
+    complete it (the read-only CLI then goes through a server, which does)."""
+    merge = db.one("SELECT 1 FROM merges WHERE state = 'pending' LIMIT 1")
+    restore = db.one("SELECT 1 FROM checkpoint_heads WHERE pending IS NOT NULL LIMIT 1")
+    return merge is not None or restore is not None
