@@ -57,3 +57,49 @@ def test_reload_refuses_a_changed_task_set(tmp_path: Path) -> None:
     refused = treelane("resume", "--reload", run, cwd=repo)
     assert refused.returncode == 1
     assert "added: c" in refused.stderr and "start a new run" in refused.stderr
+
+
+def test_the_idle_gap_before_a_resume_is_not_run_time(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+    from enginekit import Engines, config
+
+    from treelane.engine.events import RunFinished
+    from treelane.report.timeline import speedup
+
+    flag = tmp_path / "second-time"
+    repo = make_repo(tmp_path / "repo", None)
+    engines = Engines(repo)
+    try:
+        engine = engines(
+            config(
+                {
+                    "w": {
+                        "a": {"run": "echo a > a.txt", "cache": False},
+                        "b": {"run": f"test -f {flag}", "cache": False},
+                    }
+                }
+            )
+        )
+        run = engine.start(engine.workflow("w")).run
+        assert engine.wait(run, 60) == "failed"
+        # The run stopped an hour ago (its records moved back in time by 3,600 s).
+        hour = 3600.0
+        for table, cols in (("runs", "started, finished"), ("attempts", "started, finished")):
+            sets = ", ".join(f"{c} = {c} - {hour}" for c in cols.split(", "))
+            key = "id" if table == "runs" else "run"
+            engine.store.execute(f"UPDATE {table} SET {sets} WHERE {key} = ?", (run,))
+        engine.store.execute("UPDATE output SET time = time - ? WHERE run = ?", (hour, run))
+        flag.write_text("")
+        assert engine.resume(run) == ["b"]
+        assert engine.wait(run, 60) == "succeeded"
+        idle = engine.store.one("SELECT idle FROM runs WHERE id = ?", (run,))["idle"]
+        assert hour <= idle < hour + 600
+        done = [e for e in engines.events(engine).of(RunFinished) if e.run == run][-1]
+        assert done.duration_ms < 600_000  # not the hour it was stopped
+        data = engine.report_data(run)
+        assert data["idle"] == idle
+        wall = data["finished"] - data["started"] - data["idle"]
+        assert 0 < wall < 600
+        assert speedup(data) > 0.0
+    finally:
+        engines.close()

@@ -414,19 +414,20 @@ class Engine:
                 requeued.append(t.name)
             recs[t.name] = rec
         requeued += resume_added(self, run_id, recs)
+        idle = float(row.get("idle") or 0.0) + self._stopped_for(run_id, row)
         with self.store.write():
             self.store.execute(
                 "UPDATE runs SET state = 'running', finished = NULL, error = NULL, "
                 "conflicts = NULL, owner_pid = ?, owner_host = ?, owner_started = ?, "
-                "owner_boot = ? WHERE id = ?",
-                (os.getpid(), HOST, owners.me().started, owners.me().boot, run_id),
+                "owner_boot = ?, idle = ? WHERE id = ?",
+                (os.getpid(), HOST, owners.me().started, owners.me().boot, idle, run_id),
             )
             for name in requeued:
                 self.store.execute(
                     "UPDATE tasks SET state = 'queued', error = NULL WHERE run = ? AND name = ?",
                     (run_id, name),
                 )
-        run_rec = RunRec(run_id, wf, row["base_commit"], row["started"], recs)
+        run_rec = RunRec(run_id, wf, row["base_commit"], row["started"], recs, idle=idle)
         with contextlib.suppress(ValueError, AttributeError):
             run_rec.use_cache = json.loads(row["settings"] or "{}").get("cache", True) is not False
         kept = {n: t.state for n, t in recs.items() if n not in requeued}
@@ -434,6 +435,17 @@ class Engine:
         self.monitor.wake()
         self.scheduler.submit(run_rec)
         return requeued
+
+    def _stopped_for(self, run_id: str, row: dict[str, Any]) -> float:
+        """Seconds since the run last did anything (its idle gap before this resume)."""
+        last = self.store.one(
+            "SELECT MAX(t) AS t FROM (SELECT MAX(started) AS t FROM attempts WHERE run = ? "
+            "UNION ALL SELECT MAX(finished) FROM attempts WHERE run = ? "
+            "AND state != 'interrupted' UNION ALL SELECT MAX(time) FROM output WHERE run = ?)",
+            (run_id, run_id, run_id),
+        )
+        t = last["t"] if last and last["t"] is not None else row["started"]
+        return max(0.0, time.time() - max(float(t), float(row["started"])))
 
     def _check_takeover(self, run_id: str, row: dict[str, Any], force: bool) -> None:
         """May this process take over a run whose owner is alive? RequestFailed if not."""

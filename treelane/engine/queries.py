@@ -245,6 +245,7 @@ def report_data(db: Reader, run_id: str) -> dict[str, Any]:
         "state": row["state"],
         "started": row["started"],
         "finished": row["finished"],
+        "idle": row.get("idle") or 0.0,
         "reason": row["error"],
         "conflicts": json.loads(row["conflicts"]) if row.get("conflicts") else [],
         "tasks": tasks,

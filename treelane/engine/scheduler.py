@@ -77,6 +77,7 @@ class RunRec:
     unfinished: int = 0
     cancelled: bool = False
     use_cache: bool = True  # False: `treelane run --no-cache` (entries are still written)
+    idle: float = 0.0  # seconds stopped between an interruption and a resume
     # Merged inputs, shared by the tasks whose needs have the same results (taskrun).
     inputs: dict[tuple[str, ...], Any] = field(default_factory=dict)
     inputs_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -436,5 +437,10 @@ def run_finished_event(run: RunRec, state: str, finished: float) -> RunFinished:
         counts[t.state] = counts.get(t.state, 0) + 1
     failed = [n for n, t in run.tasks.items() if t.state == "failed"]
     return RunFinished(
-        run.id, run.workflow.name, state, int((finished - run.started) * 1000), counts, failed
+        run.id,
+        run.workflow.name,
+        state,
+        int(max(0.0, finished - run.started - run.idle) * 1000),
+        counts,
+        failed,
     )

@@ -170,10 +170,11 @@ class _Clock:
     start: float
     end: float
     finished: bool
+    idle: float = 0.0  # seconds a resumed run was stopped
 
     @property
     def wall(self) -> float:
-        return max(0.0, self.end - self.start)
+        return max(0.0, self.end - self.start - self.idle)
 
 
 def _clock(data: Mapping[str, Any], tasks: list[_Task], samples: list[_Sample]) -> _Clock:
@@ -181,10 +182,11 @@ def _clock(data: Mapping[str, Any], tasks: list[_Task], samples: list[_Sample]) 
     started = _num(data.get("started"))
     finished = _num(data.get("finished"))
     start = started if started is not None else (min(events) if events else 0.0)
+    idle = _num(data.get("idle")) or 0.0  # a resumed run's stopped time is not wall time
     if finished is not None:
-        return _Clock(start, max(start, finished), True)
+        return _Clock(start, max(start, finished), True, idle)
     end = max([start, *events])
-    return _Clock(start, end, False)
+    return _Clock(start, end, False, idle)
 
 
 def _busy(tasks: Iterable[_Task], now: float) -> float:

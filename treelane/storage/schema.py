@@ -205,6 +205,9 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             # is not taken for it), and a heartbeat per live treelane process.
             "ALTER TABLE runs ADD COLUMN owner_started REAL",
             "ALTER TABLE runs ADD COLUMN owner_boot TEXT",
+            # Seconds a resumed run spent stopped (between its interruption and the resume):
+            # not counted in its duration, wall time or speed-up.
+            "ALTER TABLE runs ADD COLUMN idle REAL NOT NULL DEFAULT 0",
             """CREATE TABLE owners (
                 pid INTEGER NOT NULL,
                 host TEXT NOT NULL,
