@@ -8,6 +8,7 @@ that ``resume`` finishes the run without running a finished task again.
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -51,9 +52,14 @@ time.sleep(600)
 """
 
 
-def task(name: str, log: Path, needs: list[str] | None = None) -> dict[str, object]:
+def task(
+    name: str, log: Path, needs: list[str] | None = None, gate: Path | None = None
+) -> dict[str, object]:
+    """A short task; with ``gate``, one that first waits until that file exists (so it is
+    still running when the test kills its engine, however slow the machine)."""
+    wait = f"while [ ! -e {shlex.quote(str(gate))} ]; do sleep 0.05; done; " if gate else ""
     body: dict[str, object] = {
-        "run": f"sleep 0.4; ls > {name}.txt; echo {name} >> {log}",
+        "run": f"{wait}sleep 0.4; ls > {name}.txt; echo {name} >> {log}",
         "cache": False,
     }
     if needs:
@@ -84,7 +90,8 @@ def test_sigkilled_workflow_process_is_resumed_without_rerunning_finished_tasks(
     engines, repo, git, tmp_path
 ) -> None:
     log = tmp_path / "log"
-    tasks = {n: task(n, log) for n in "abcde"}
+    gate = tmp_path / "gate"  # c, d and e run until it exists: created after the kill
+    tasks = {n: task(n, log, gate=gate if n in "cde" else None) for n in "abcde"}
     tasks["f"] = task("f", log, ["a", "b"])
     text = toml({"w": tasks}, {"max_parallel": 2})
     cfg_path = tmp_path / "treelane.toml"
@@ -155,6 +162,7 @@ def test_sigkilled_workflow_process_is_resumed_without_rerunning_finished_tasks(
         assert [p for p in old if alive(p)] == [], "no process of the old run survives"
         assert e.pool.stats()["busy"] == 0
 
+        gate.touch()
         requeued = e.resume(r)
         assert set(requeued) == set("abcdef") - finished
         assert e.wait(r, 30) == "succeeded"
