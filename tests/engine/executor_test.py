@@ -196,17 +196,14 @@ def test_sigterm_ignoring_process_gets_sigkill_after_grace(tmp_path) -> None:
 def test_timeout_kills_children_and_setsid_grandchild(tmp_path) -> None:
     script = spawn_script(tmp_path)
     pidfile = tmp_path / "pids"
-    t0 = time.monotonic()
     try:
         out, _ = execute(f"sh {script} {pidfile}", tmp_path, timeout=0.5)
-        elapsed = time.monotonic() - t0
         assert out.timed_out and not out.cancelled
         assert out.error == "timed out after 0.5 s"
         assert out.exit_code not in (0, None), "the exit status must be the killed shell's"
         pids = pids_in(pidfile)
         assert len(pids) == SPAWNED
         assert [p for p in pids if alive(p)] == []
-        assert elapsed < 3
     finally:
         reap(pids_in(pidfile))
 

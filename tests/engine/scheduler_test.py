@@ -198,10 +198,8 @@ def test_timeout_ends_the_whole_process_tree(engines, tmp_path) -> None:
     script = spawn_script(tmp_path)
     pidfile = tmp_path / "pids"
     e = engines(config({"slow": {"t": {"run": f"sh {script} {pidfile}", "timeout": 0.5}}}))
-    t0 = time.monotonic()
     try:
-        r = run(e, "slow")
-        elapsed = time.monotonic() - t0
+        r = run(e, "slow")  # the tree would live 100 s: the time-out ends it
         pids = pids_in(pidfile)
         assert len(pids) == SPAWNED
         assert [p for p in pids if alive(p)] == []
@@ -209,7 +207,6 @@ def test_timeout_ends_the_whole_process_tree(engines, tmp_path) -> None:
         assert row["state"] == "failed"
         assert "timed out after 0.5 s" in row["error"]
         assert row["exit_code"] != 0, "a task that timed out must not report success"
-        assert elapsed < 4.0
     finally:
         reap(pids_in(pidfile))
 
