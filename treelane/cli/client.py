@@ -157,8 +157,23 @@ class LspClient:
                         length = int(value.strip())
                 if length >= 0:
                     self._dispatch(json.loads(await stdout.readexactly(length)))
-        except (EOFError, asyncio.IncompleteReadError, ConnectionError, ValueError):
+        except (EOFError, asyncio.IncompleteReadError, ConnectionError):
             pass
+        except Exception as exc:
+            # Stop the server: a reader that stopped while the server kept writing would
+            # leave both waiting forever on a full pipe.
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.terminate()  # it stops its tasks (the runs stay resumable)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 15)
+            except asyncio.TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    self.proc.kill()
+                await self.proc.wait()
+            self._connection_lost(
+                f"cannot read the treelane server's messages ({type(exc).__name__}: {exc})"
+            )
+            return
         code = await self.proc.wait()
         tail = f": {self.stderr_tail[-1]}" if self.stderr_tail else ""
         self._connection_lost(f"the treelane server exited (exit code {code}){tail}")
