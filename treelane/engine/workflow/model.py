@@ -189,6 +189,8 @@ class Settings:
     spawn_depth: int = 3  # how deep tasks added at run time may nest
     max_spawn: int = 100  # tasks one task may add
     schedule: str = "critical-path"  # ready tasks: "critical-path" first, or "fifo"
+    executor: str = "local"  # where attempts run: "local" or "dask"
+    dask_scheduler: str = ""  # "tcp://HOST:PORT" of the Dask scheduler (executor = "dask")
 
 
 def _frozen_mapping(data: Mapping[str, T] | None = None) -> Mapping[str, T]:

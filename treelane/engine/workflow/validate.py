@@ -56,6 +56,8 @@ _SETTINGS_SCHEMA: Mapping[str, Converter[Any]] = {
     "spawn_depth": _integer(0),
     "max_spawn": _integer(0),
     "schedule": _choice("critical-path", "fifo"),
+    "executor": _choice("local", "dask"),
+    "dask_scheduler": _string,
 }
 _WORKFLOW_SCHEMA: Mapping[str, Converter[Any]] = {
     "base": _non_empty_string,
