@@ -79,6 +79,16 @@ def attempt(
     assert isinstance(backend, RemoteBackend)
 
     def on_worker(address: str, worktree: str) -> None:
-        engine.running_in(run, t, _Where(f"{address}/{worktree}"))
+        where = f"{address}/{worktree}"
+        with engine.store.write():  # status shows the worker while the attempt runs
+            engine.store.execute(
+                "UPDATE attempts SET worktree = ? WHERE run = ? AND task = ? AND attempt = ?",
+                (where, run.id, t.spec.name, t.attempt),
+            )
+            engine.store.execute(
+                "UPDATE tasks SET worktree = ? WHERE run = ? AND name = ?",
+                (where, run.id, t.spec.name),
+            )
+        engine.running_in(run, t, _Where(where))
 
     return backend.run(engine.ws.root, spec, RemoteIO(t.cancel, on_line, on_worker))

@@ -247,7 +247,8 @@ def _remote(
     buf = engine.output_buffer(run, t)
     res = remote.attempt(engine, run, t, spec, buf.add)
     t.exit_code = res.exit_code
-    t.worktree = res.worktree or t.worktree
+    if res.worktree:  # where it ran last (a lost worker's attempt ran again elsewhere)
+        t.worktree = f"{res.where}/{res.worktree}"
     if res.cancelled or res.error or res.tree is None:
         engine.flush_output(run, t)
         t.error = "cancelled" if res.cancelled else (res.error or "no result")

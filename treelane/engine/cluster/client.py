@@ -26,7 +26,6 @@ from treelane.engine.workflow.expand import ref_part
 from treelane.errors import RequestFailed
 
 RUN_REFS = "refs/treelane/runs"
-CONNECT_TIMEOUT = "10s"
 
 
 class DaskBackend:
@@ -34,9 +33,11 @@ class DaskBackend:
 
     name = "dask"
 
-    def __init__(self, address: str, security: Any = None) -> None:
+    def __init__(self, address: str, security: Any = None, timeout: float = 10.0) -> None:
         self.address = address
         self.security = security
+        self.timeout = timeout
+        self.submitted = 0  # Dask tasks sent (a cache hit sends none)
         self._client: Any = None
         self._lock = threading.Lock()
         self._known: dict[str, set[str]] = {}  # worker address -> commits it holds
@@ -58,7 +59,7 @@ class DaskBackend:
                 dd: Any = distributed
                 self._client = dd.Client(
                     self.address,
-                    timeout=CONNECT_TIMEOUT,
+                    timeout=f"{self.timeout}s",
                     set_as_default=False,
                     security=self.security,
                 )
@@ -132,11 +133,11 @@ class DaskBackend:
             msg = event[1]
             with lock:
                 inc = msg.get("inc", "")
-                if "worker" in msg:
+                if "on" in msg:  # (the scheduler adds "worker" to every message)
                     if seen and inc not in seen:
-                        io.line(f"(treelane: the attempt runs again on {msg['worker']})")
+                        io.line(f"(treelane: the attempt runs again on {msg['on']})")
                     seen.setdefault(inc, 0)
-                    io.on_worker(str(msg["worker"]), str(msg.get("worktree", "")))
+                    io.on_worker(str(msg["on"]), str(msg.get("worktree", "")))
                     return
                 done = seen.setdefault(inc, 0)
                 start, lines = int(msg["i"]), list(msg["lines"])
@@ -180,6 +181,7 @@ class DaskBackend:
         have = self._have(client)
         for _ in range(3):
             bundle = bundles.create(repo, spec.input_commit, have)
+            self.submitted += 1
             future = client.submit(
                 run_attempt,
                 spec,

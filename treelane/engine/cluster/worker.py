@@ -17,9 +17,11 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import psutil
+
 from treelane.engine import attempt, git
 from treelane.engine.cluster import bundles
-from treelane.engine.executor import CancelToken, Job, LocalExecutor
+from treelane.engine.executor import CancelToken, Job, LocalExecutor, kill_tree
 
 WORKER_DIR_ENV = "TREELANE_WORKER_DIR"
 HAVE_REFS = "refs/treelane/have"
@@ -93,11 +95,23 @@ class _Repo:
 
 _repos: dict[Path, _Repo] = {}
 _repos_lock = threading.Lock()
+WORKER_MARK = "TREELANE_WORKER_PID"  # on every attempt's processes: the worker that ran it
+
+
+def _reap_orphans() -> None:
+    """Processes of attempts whose worker was killed (SIGKILL leaves them behind) end."""
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError, ValueError):
+            owner = proc.environ().get(WORKER_MARK)
+            if owner and not psutil.pid_exists(int(owner)):
+                kill_tree(proc.pid, grace=1.0)
 
 
 def _repo(key: str, base: Path) -> _Repo:
     root = base / "treelane" / key
     with _repos_lock:
+        if not _repos:  # this worker process's first attempt
+            threading.Thread(target=_reap_orphans, name="treelane-reap", daemon=True).start()
         repo = _repos.get(root)
         if repo is None:
             repo = _repos[root] = _Repo(root)
@@ -150,9 +164,10 @@ def run_attempt(
     inc = secrets.token_hex(4)
     io = _IO(worker.log_event, topic, inc)
     wid, path = repo.acquire(spec.input_commit, spec.setup)
-    worker.log_event(topic, {"inc": inc, "worker": worker.address, "worktree": wid})
+    worker.log_event(topic, {"inc": inc, "on": worker.address, "worktree": wid})
     stop = threading.Event()
-    cancel_event = Event(cancel_name)
+    # Made here, in the task's thread, where the worker's client is found.
+    cancel_event = Event(cancel_name, client=dd.get_client())
 
     def watch() -> None:
         last_flush = 0.0
@@ -169,8 +184,9 @@ def run_attempt(
     watcher = threading.Thread(target=watch, name="treelane-attempt-watch", daemon=True)
     watcher.start()
     try:
+        env = {**attempt.attempt_env(spec, path), WORKER_MARK: str(os.getpid())}
         res = attempt.execute(
-            spec, path, LocalExecutor(), io, where=worker.address, worktree_id=wid
+            spec, path, LocalExecutor(), io, env, where=worker.address, worktree_id=wid
         )
     finally:
         stop.set()
