@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from enginekit import config, engines_fixture, run_state, task_row, task_states, wait_for
+from enginekit import (
+    config,
+    engines_fixture,
+    max_overlap,
+    run_state,
+    task_row,
+    task_states,
+    wait_for,
+)
 
 from treelane.engine.core import Engine
 from treelane.engine.executor import marked
@@ -48,6 +56,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             host="127.0.0.1",
             dashboard_address=None,
             local_directory=str(scratch),
+            resources={"gpu": 1},
         )
     finally:
         os.chdir(here)
@@ -213,3 +222,21 @@ def test_settings_select_the_cluster(engines, repo, cluster, monkeypatch) -> Non
     monkeypatch.setenv("TREELANE_DASK_SCHEDULER", addr)
     env = engines(config({"diamond": DIAMOND}))
     assert isinstance(env.backend, DaskBackend)
+
+
+def test_resources_are_dask_worker_resources(engines, repo, dask) -> None:
+    # Each worker has gpu = 1 and two threads: four gpu tasks run at most two at a time.
+    body = "echo start $(date +%s.%N); sleep 1; echo end $(date +%s.%N)"
+    tasks = {f"g{i}": {"run": body, "cache": False, "resources": {"gpu": 1}} for i in range(4)}
+    tasks["big"] = {"run": "true", "cache": False, "resources": {"gpu": 2}}
+    e = engines(config({"gpu": tasks}, {"max_parallel": 8}), backend=dask)
+    r = e.start(e.workflow("gpu")).run
+    assert _wait(e, r) == "failed"
+    states = task_states(e, r)
+    assert states == {**{f"g{i}": "succeeded" for i in range(4)}, "big": "failed"}
+    assert "no Dask worker has the resources gpu=2" in (task_row(e, r, "big")["error"] or "")
+    spans = []
+    for i in range(4):
+        out = dict(line.split() for line in e.output(r, f"g{i}"))
+        spans.append((float(out["start"]), float(out["end"])))
+    assert max_overlap(spans) <= 2

@@ -237,6 +237,7 @@ def _spec(
         input_tree,
         f"treelane: {t.spec.name} ({run.id})\n",
         engine.settings.setup,
+        t.spec.resources,
     )
 
 

@@ -101,6 +101,21 @@ class DaskBackend:
 
     # --- attempts ----------------------------------------------------------
 
+    def _lacking(self, client: Any, spec: AttemptSpec) -> str | None:
+        """Why no worker can take ``spec`` (its resources), or None."""
+        if not spec.resources:
+            return None
+        need = dict(spec.resources)
+        for w in client.scheduler_info().get("workers", {}).values():
+            has = w.get("resources") or {}
+            if all(float(has.get(k, 0)) >= v for k, v in need.items()):
+                return None
+        wanted = ",".join(f"{k}={v:g}" for k, v in need.items())
+        return (
+            f"no Dask worker has the resources {wanted}: start workers with "
+            f'dask worker {self.address} --resources "{wanted}"'
+        )
+
     def _have(self, client: Any) -> list[str]:
         """Commits every current worker holds (the bundle leaves them out)."""
         workers = list(client.scheduler_info().get("workers", {}))
@@ -149,6 +164,9 @@ class DaskBackend:
         client.subscribe_topic(topic, on_event)
         unhook = io.cancel.on_cancel(lambda: _set(cancel))
         began = time.time()
+        lacking = self._lacking(client, spec)
+        if lacking:
+            return _failed(spec, began, lacking, False)
         try:
             answer = self._submit(client, repo, spec, key, topic, cancel.name)
         except RequestFailed as exc:

@@ -94,6 +94,8 @@ class Task:
     # and the ignored files the task produces that are kept and passed to its dependents.
     inputs: tuple[str, ...] | None = None
     outputs: tuple[str, ...] = ()
+    # What one attempt holds on a Dask worker ({gpu = 1}: Dask worker resources).
+    resources: tuple[tuple[str, float], ...] = ()
 
     @property
     def env_dict(self) -> dict[str, str]:
@@ -126,6 +128,7 @@ class Task:
             "checkpoint_every": self.checkpoint_every,
             "inputs": list(self.inputs) if self.inputs is not None else None,
             "outputs": list(self.outputs) if self.outputs else None,
+            "resources": dict(self.resources) if self.resources else None,
         }
         return {key: value for key, value in data.items() if value is not None}
 
