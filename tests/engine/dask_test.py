@@ -240,3 +240,11 @@ def test_resources_are_dask_worker_resources(engines, repo, dask) -> None:
         out = dict(line.split() for line in e.output(r, f"g{i}"))
         spans.append((float(out["start"]), float(out["end"])))
     assert max_overlap(spans) <= 2
+
+
+def test_plain_tcp_to_another_machine_is_refused(engines, repo, monkeypatch) -> None:
+    monkeypatch.delenv("TREELANE_DASK_INSECURE", raising=False)
+    e = engines(config({"diamond": DIAMOND}), backend=DaskBackend("tcp://10.1.2.3:8786"))
+    with pytest.raises(RequestFailed, match=r"tcp://10\.1\.2\.3:8786 is plain tcp:// .* tls://"):
+        e.start(e.workflow("diamond"))
+    assert e.store.query("SELECT * FROM runs") == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import secrets
 import threading
 import time
@@ -26,6 +27,26 @@ from treelane.engine.workflow.expand import ref_part
 from treelane.errors import RequestFailed
 
 RUN_REFS = "refs/treelane/runs"
+INSECURE_ENV = "TREELANE_DASK_INSECURE"  # "1": allow tcp:// to a host that is not loopback
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def check_address(address: str) -> None:
+    """Plain ``tcp://`` (no TLS, no authentication) only to this machine, unless allowed.
+
+    Anyone who can reach an unauthenticated scheduler runs code on its workers and on
+    this coordinator's client: outside loopback use ``tls://`` with Dask's TLS settings.
+    """
+    scheme, _, rest = address.partition("://")
+    host = rest.rsplit(":", 1)[0] if rest else ""
+    if scheme not in ("tcp", "tls") or not host:
+        raise RequestFailed(f"{address!r} is not a Dask scheduler address (tcp://HOST:PORT)")
+    if scheme == "tcp" and host not in LOOPBACK and os.environ.get(INSECURE_ENV) != "1":
+        raise RequestFailed(
+            f"{address} is plain tcp:// to another machine (no encryption, no "
+            "authentication): use tls:// with Dask's TLS settings (distributed.comm.tls.*, "
+            f"see docs/distributed.md), or set {INSECURE_ENV}=1 on a network you trust"
+        )
 
 
 class DaskBackend:
@@ -49,6 +70,7 @@ class DaskBackend:
         with self._lock:
             if self._client is not None and self._client.status == "running":
                 return self._client
+            check_address(self.address)
             try:
                 import distributed
             except ImportError as exc:
