@@ -80,7 +80,7 @@ def cluster(workers: int, threads: int, scratch: Path) -> Iterator[Any]:
         threads_per_worker=threads,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",
         local_directory=str(scratch),
     )
     try:

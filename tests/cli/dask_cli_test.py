@@ -16,7 +16,7 @@ distributed = pytest.importorskip("distributed")
 def cluster() -> Iterator[Any]:
     c = distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",
     )  # fmt: skip
     try:
         yield c

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from enginekit import (
     run_state,
     task_row,
     task_states,
+    toml,
     wait_for,
 )
 
@@ -54,7 +57,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             threads_per_worker=2,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",
             local_directory=str(scratch),
             resources={"gpu": 1},
         )
@@ -248,3 +251,47 @@ def test_plain_tcp_to_another_machine_is_refused(engines, repo, monkeypatch) -> 
     with pytest.raises(RequestFailed, match=r"tcp://10\.1\.2\.3:8786 is plain tcp:// .* tls://"):
         e.start(e.workflow("diamond"))
     assert e.store.query("SELECT * FROM runs") == []
+
+
+COORDINATOR = """
+import sys, time
+from treelane.engine.cluster.client import DaskBackend
+from treelane.engine.core import Engine
+from treelane.engine.workflow import parse_config
+e = Engine(sys.argv[1], config=parse_config(sys.argv[3]), backend=DaskBackend(sys.argv[2]))
+print(e.start(e.workflow("long")).run, flush=True)
+time.sleep(600)
+"""
+
+
+def test_resume_after_the_coordinator_was_killed_finishes_on_the_cluster(
+    engines, repo, git, dask, cluster
+) -> None:
+    wf = {
+        "long": {
+            "slow": {"run": "echo begin; sleep 4; echo s > s.txt", "cache": False},
+            "after": {"run": "cat s.txt > a.txt", "needs": ["slow"], "cache": False},
+        }
+    }
+    text = toml(wf)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", COORDINATOR, str(repo), cluster.scheduler_address, text],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        r = proc.stdout.readline().strip()
+        e = engines(config(wf), backend=dask)
+        wait_for(lambda: "begin" in e.output(r, "slow"), 60, "the task running on a worker")
+        assert _where(e, r, "slow").startswith("tcp://")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert set(e.resume(r)) >= {"slow", "after"}
+    assert _wait(e, r) == "succeeded", e.status(r)
+    assert git("show", f"{e.result_commit(r)}:a.txt", cwd=repo) == "s"
+    assert _where(e, r, "after").startswith("tcp://")
+    # The killed coordinator's attempt is not left running on the cluster.
+    client = dask.client()
+    wait_for(lambda: not any(client.processing().values()), 30, "an idle cluster")

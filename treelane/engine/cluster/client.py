@@ -63,6 +63,9 @@ class DaskBackend:
         self._lock = threading.Lock()
         self._known: dict[str, set[str]] = {}  # worker address -> commits it holds
         self._known_lock = threading.Lock()
+        # Bundles already made, by (commit, what the workers had): fan-out tasks share one.
+        self._bundles: dict[tuple[str, tuple[str, ...]], bytes | None] = {}
+        self._bundles_lock = threading.Lock()
 
     # --- connection --------------------------------------------------------
 
@@ -137,6 +140,15 @@ class DaskBackend:
             f"no Dask worker has the resources {wanted}: start workers with "
             f'dask worker {self.address} --resources "{wanted}"'
         )
+
+    def _bundle(self, repo: Path, commit: str, have: list[str]) -> bytes | None:
+        key = (commit, tuple(have))
+        with self._bundles_lock:  # one at a time: concurrent tasks wait for the same bundle
+            if key not in self._bundles:
+                if len(self._bundles) >= 8:
+                    self._bundles.clear()
+                self._bundles[key] = bundles.create(repo, commit, have)
+            return self._bundles[key]
 
     def _have(self, client: Any) -> list[str]:
         """Commits every current worker holds (the bundle leaves them out)."""
@@ -220,7 +232,7 @@ class DaskBackend:
 
         have = self._have(client)
         for _ in range(3):
-            bundle = bundles.create(repo, spec.input_commit, have)
+            bundle = self._bundle(repo, spec.input_commit, have)
             self.submitted += 1
             future = client.submit(
                 run_attempt,

@@ -166,6 +166,13 @@ def run_attempt(
     wid, path = repo.acquire(spec.input_commit, spec.setup)
     worker.log_event(topic, {"inc": inc, "on": worker.address, "worktree": wid})
     stop = threading.Event()
+    key = worker.get_current_task()
+
+    def unwanted() -> bool:
+        """The scheduler let the task go (its client, the coordinator, is gone)."""
+        ts = worker.state.tasks.get(key)
+        return ts is None or ts.state in ("cancelled", "released", "forgotten")
+
     # Made here, in the task's thread, where the worker's client is found.
     cancel_event = Event(cancel_name, client=dd.get_client())
 
@@ -173,7 +180,7 @@ def run_attempt(
         last_flush = 0.0
         while not stop.is_set():
             with contextlib.suppress(Exception):
-                if cancel_event.is_set():
+                if unwanted() or cancel_event.is_set():
                     io.cancel.cancel()
             now = time.monotonic()
             if now - last_flush >= FLUSH_EVERY:
