@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import re
 import sys
 from typing import Any, NoReturn
 
@@ -120,6 +122,7 @@ def build_parser() -> Parser:
         action="store_true",
         help="start from the files in the main worktree, uncommitted and untracked ones too",
     )
+    _dask_option(p)
     p.epilog = (
         "--json, or a stdout that is not a terminal: one JSON object per notification and "
         "line, the runFinished one last. Exit code 0 when the run succeeded, 1 when a task "
@@ -245,11 +248,32 @@ def build_parser() -> Parser:
         help="exit when this process (the editor) exits",
     )
     p.add_argument("--log-level", default="INFO")
+    _dask_option(p)
     p.epilog = (
         "--stdio and --clientProcessId=PID are the arguments LSP clients pass by convention "
         "(VS Code's vscode-languageclient does)."
     )
     return parser
+
+
+DASK_ADDRESS = re.compile(r"^(tcp|tls)://[A-Za-z0-9._\-\[\]:]+:[0-9]{1,5}$")
+
+
+def _dask_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--dask",
+        metavar="ADDR",
+        help="run the tasks on the Dask cluster whose scheduler is at ADDR (tcp://HOST:PORT)",
+    )
+
+
+def _use_dask(parser: argparse.ArgumentParser, address: str | None) -> None:
+    """--dask ADDR: the engine (this process's, or the server it starts) uses that cluster."""
+    if address is None:
+        return
+    if not DASK_ADDRESS.match(address):
+        parser.error(f"--dask: {address!r} is not a scheduler address (tcp://HOST:PORT)")
+    os.environ["TREELANE_DASK_SCHEDULER"] = address
 
 
 def main(argv: list[str]) -> int:
@@ -261,6 +285,7 @@ def main(argv: list[str]) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra:  # name the subcommand whose --help to read
         parser.subcommands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    _use_dask(parser.subcommands[args.command], getattr(args, "dask", None))
     module, _, name = args.handler.partition(":")
     handler: Any = getattr(importlib.import_module(module), name)
     if args.command == "serve":

@@ -19,7 +19,7 @@ from treelane.engine.pool import Lease
 from treelane.engine.scheduler import RunRec, TaskRec
 
 if TYPE_CHECKING:
-    from treelane.engine.core import Engine
+    from treelane.engine.host import EngineHost as Engine
 
 
 def pick_node(engine: Engine, run: RunRec, t: TaskRec) -> str:

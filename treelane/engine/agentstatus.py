@@ -15,7 +15,7 @@ from treelane.engine.workflow import ConfigError
 from treelane.errors import RequestFailed
 
 if TYPE_CHECKING:
-    from treelane.engine.core import Engine
+    from treelane.engine.host import EngineHost as Engine
 
 
 def tag(run: RunRec | None, event: TaskState) -> TaskState:

@@ -24,7 +24,7 @@ from treelane.engine.scheduler import RunRec, TaskRec
 from treelane.engine.workflow.expand import CANDIDATE_ENV, ref_part
 
 if TYPE_CHECKING:
-    from treelane.engine.core import Engine
+    from treelane.engine.host import EngineHost as Engine
 
 PICK_PREFIX = "pick: "
 

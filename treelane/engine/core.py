@@ -18,8 +18,19 @@ from typing import Any
 
 import psutil
 
-from treelane.engine import critical, git, landing, outcome, owners, queries, resolve, worktree_base
+from treelane.engine import (
+    backends,
+    critical,
+    git,
+    landing,
+    outcome,
+    owners,
+    queries,
+    resolve,
+    worktree_base,
+)
 from treelane.engine.agentstatus import resume_added, tag, tags_of
+from treelane.engine.attempt import Backend
 from treelane.engine.cache import ResultCache
 from treelane.engine.checkpoints import Checkpoints
 from treelane.engine.events import (
@@ -64,6 +75,7 @@ class Engine:
         path: Path | str,
         config: Config | None = None,
         executor: Executor | None = None,
+        backend: Backend | None = None,
         monitor_interval: float = 1.0,
         prewarm: bool = False,
     ) -> None:
@@ -78,6 +90,7 @@ class Engine:
         self.checkpoints = Checkpoints(self.ws, self.store)
         self.cache = ResultCache(self.ws.root, self.store)
         self.executor: Executor = executor or LocalExecutor()
+        self.backend: Backend = backend or backends.from_settings(cfg.settings)
         self._listeners: list[Listener] = []
         self._buffers: dict[tuple[str, str], OutputBuffer] = {}
         self._buffers_lock = threading.Lock()
@@ -116,6 +129,7 @@ class Engine:
         """Apply a (re)loaded treelane.toml: limits, pool and concurrency settings."""
         self.config = cfg
         self.pool.config = pool_config(cfg.settings)
+        self.backend = backends.reconfigure(self.backend, cfg.settings)
         self.scheduler.limits = dict(cfg.limits)
         self._auto = auto_limit(cfg.settings.memory_per_task_mb)
         self.scheduler.dispatch()
@@ -140,7 +154,7 @@ class Engine:
 
     def _limit(self, running: int) -> int:
         mp = self.settings.max_parallel
-        limit = mp if isinstance(mp, int) else self._auto
+        limit = mp if isinstance(mp, int) else backends.limit(self.backend, self._auto)
         last = self.monitor.last
         avail = last["system"]["memory_available_mb"] if last is not None else None
         if avail is not None and avail < self.settings.memory_per_task_mb:
@@ -216,6 +230,7 @@ class Engine:
         ``cache=False`` (``treelane run --no-cache``) reads no cache entry in this run
         (and in its resumes); results are still stored.
         """
+        backends.ready(self.backend)  # no cluster reachable: the run does not start
         run_id = self._new_run_id()
         if from_worktree:
             base_rev = worktree_base.WORKTREE
@@ -770,6 +785,8 @@ class Engine:
             self._interrupt(run.id)
             self._release_shared(run)
         self.pool.stop_warming()
+        with contextlib.suppress(Exception):
+            self.backend.close()
         self._stop.set()
         self.monitor.stop()
         with contextlib.suppress(Exception):

@@ -33,7 +33,7 @@ from treelane.engine.worktree_base import WORKTREE
 from treelane.errors import RequestFailed
 
 if TYPE_CHECKING:
-    from treelane.engine.core import Engine
+    from treelane.engine.host import EngineHost as Engine
 
 WORKTREE_BASE = WORKTREE  # runs.base_rev of a run started from the main worktree's files
 RECOVERY_REFS = "refs/treelane/recovery"

@@ -13,7 +13,7 @@ from treelane.engine.conflicts import InputConflict
 from treelane.engine.scheduler import run_sinks
 
 if TYPE_CHECKING:
-    from treelane.engine.core import Engine
+    from treelane.engine.host import EngineHost as Engine
     from treelane.engine.scheduler import RunRec
 
 

@@ -17,7 +17,7 @@ from treelane.engine import snapshot
 from treelane.engine.pool import Lease
 
 if TYPE_CHECKING:
-    from treelane.engine.core import Engine
+    from treelane.engine.host import EngineHost as Engine
 
 
 class PeriodicCheckpoints:

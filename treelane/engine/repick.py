@@ -16,7 +16,7 @@ from treelane.engine.events import OK_STATES
 from treelane.errors import RequestFailed
 
 if TYPE_CHECKING:
-    from treelane.engine.core import Engine
+    from treelane.engine.host import EngineHost as Engine
 
 
 def repick(engine: Engine, run_id: str, task: str, n: int) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from treelane.engine.conflicts import InputConflict, culprits
 from treelane.errors import RequestFailed
 
 if TYPE_CHECKING:
-    from treelane.engine.core import Engine
+    from treelane.engine.host import EngineHost as Engine
 
 RESOLUTION_REFS = "refs/treelane/resolutions"
 RESULT = "_result"  # the key of the merge of a run's final tasks

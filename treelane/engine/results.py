@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from treelane.errors import RequestFailed
 
 if TYPE_CHECKING:
-    from treelane.engine.core import Engine
+    from treelane.engine.host import EngineHost as Engine
 
 
 class RunInfo(NamedTuple):

@@ -21,7 +21,7 @@ from treelane.engine.workflow.expand import ref_part
 from treelane.engine.workflow.tasksdoc import parse_tasks
 
 if TYPE_CHECKING:
-    from treelane.engine.core import Engine
+    from treelane.engine.host import EngineHost as Engine
 
 SPAWN_ENV = "TREELANE_SPAWN"
 

@@ -29,7 +29,7 @@ from treelane.engine.snapshot import EMPTY_TREE
 from treelane.engine.workflow import topological_order
 
 if TYPE_CHECKING:
-    from treelane.engine.core import Engine
+    from treelane.engine.host import EngineHost as Engine
 
 OUTPUT_RUN_REFS = "refs/treelane/outputs/runs"
 

@@ -18,19 +18,32 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from treelane.engine import agentrun, conflicts, diskfull, git, resolve, retry, snapshot, taskfiles
+from treelane.engine import (
+    agentrun,
+    attempt,
+    conflicts,
+    diskfull,
+    git,
+    remote,
+    resolve,
+    retry,
+    snapshot,
+    taskfiles,
+)
 from treelane.engine.events import TaskState
-from treelane.engine.executor import Job
+from treelane.engine.executor import CancelToken
+from treelane.engine.outputlog import OutputBuffer
 from treelane.engine.pool import Lease
 from treelane.engine.scheduler import RunRec, TaskRec
 from treelane.engine.workflow.expand import ref_part
 
 if TYPE_CHECKING:
-    from treelane.engine.core import Engine
+    from treelane.engine.host import EngineHost as Engine
 
 RUN_REFS = "refs/treelane/runs"
 ATTEMPT_REFS = "refs/treelane/attempts"
@@ -142,9 +155,12 @@ def _attempt(engine: Engine, run: RunRec, t: TaskRec) -> tuple[str, Lease | None
     if t.cancel.is_set():
         t.error = "cancelled"
         return "cancelled", None
+    spec = _spec(engine, run, t, input_commit, input_tree)
+    if remote.takes(engine, run, t):
+        return _remote(engine, run, t, spec, key), None
     lease = _worktree(engine, run, t, input_commit)
     try:
-        return _in_worktree(engine, run, t, lease, input_commit, input_tree, key)
+        return _in_worktree(engine, run, t, spec, lease, input_commit, input_tree, key)
     except Exception as exc:  # the lease is still given back (and a full disk said so)
         engine.flush_output(run, t)
         t.error = diskfull.describe(exc, lease.path)
@@ -155,6 +171,7 @@ def _in_worktree(
     engine: Engine,
     run: RunRec,
     t: TaskRec,
+    spec: attempt.AttemptSpec,
     lease: Lease,
     input_commit: str,
     input_tree: str,
@@ -166,29 +183,19 @@ def _in_worktree(
         taskfiles.prepare(engine, run, t, lease)
     engine.running_in(run, t, lease)
     buf = engine.output_buffer(run, t)
-    env = {
-        **t.spec.env_dict,
-        "TREELANE_RUN": run.id,
-        "TREELANE_TASK": t.spec.name,
-        "TREELANE_WORKTREE": str(lease.path),
-        "TREELANE_ATTEMPT": str(t.attempt),
-    }
+    env = attempt.attempt_env(spec, lease.path)
     spawn_file = agentrun.spawn_env(engine, run, t, env)
+    io = _LocalIO(buf, t.cancel, lambda pid: engine.started_process(run, t, pid))
     with agentrun.checkpointing(engine, run, t, lease):
-        outcome = engine.executor.execute(
-            Job(t.spec.run, lease.path, env, t.spec.timeout),
-            buf.add,
-            t.cancel,
-            on_start=lambda pid: engine.started_process(run, t, pid),
-        )
-    t.exit_code = outcome.exit_code
-    if outcome.cancelled:
+        res = attempt.execute(spec, lease.path, engine.executor, io, env, snapshot_tree=False)
+    t.exit_code = res.exit_code
+    if res.cancelled:
         engine.flush_output(run, t)
         t.error = "cancelled"
         return "cancelled", lease
-    if outcome.error or outcome.exit_code != 0:
+    if res.error:
         engine.flush_output(run, t)
-        t.error = outcome.error or f"exit code {outcome.exit_code}"
+        t.error = res.error
         if diskfull.low_on_space(lease.path):
             t.error += f": no space left on device (on the filesystem of {lease.path})"
         return "failed", lease
@@ -212,6 +219,58 @@ def _in_worktree(
             key, _tree_of(repo, t.result), lines, t.spec.cache_ttl, spawn=text, outputs=own
         )
     return "succeeded", lease
+
+
+class _LocalIO(NamedTuple):
+    buf: OutputBuffer
+    cancel: CancelToken
+    on_start: Callable[[int], None]
+
+    def line(self, text: str) -> None:
+        self.buf.add(text)
+
+    def started(self, pid: int) -> None:
+        self.on_start(pid)
+
+
+def _spec(
+    engine: Engine, run: RunRec, t: TaskRec, input_commit: str, input_tree: str
+) -> attempt.AttemptSpec:
+    return attempt.AttemptSpec(
+        run.id,
+        t.spec.name,
+        t.attempt,
+        t.spec.run,
+        t.spec.env,
+        t.spec.timeout,
+        input_commit,
+        input_tree,
+        f"treelane: {t.spec.name} ({run.id})\n",
+        engine.settings.setup,
+        t.spec.resources,
+    )
+
+
+def _remote(
+    engine: Engine, run: RunRec, t: TaskRec, spec: attempt.AttemptSpec, key: str | None
+) -> str:
+    """The attempt on another machine; nothing is written here until its result arrives."""
+    buf = engine.output_buffer(run, t)
+    res = remote.attempt(engine, run, t, spec, buf.add)
+    t.exit_code = res.exit_code
+    if res.worktree:  # where it ran last (a lost worker's attempt ran again elsewhere)
+        t.worktree = f"{res.where}/{res.worktree}"
+    if res.cancelled or res.error or res.tree is None:
+        engine.flush_output(run, t)
+        t.error = "cancelled" if res.cancelled else (res.error or "no result")
+        return "cancelled" if res.cancelled else "failed"
+    t.result = _result_commit(engine, run, t, spec.input_commit, spec.input_tree, res.tree)
+    own = taskfiles.finish(engine, run, t, None, snapshot.EMPTY_TREE)
+    engine.flush_output(run, t)
+    if key is not None:
+        lines = engine.stored_output(run.id, t.spec.name, t.attempt)
+        engine.cache.put(key, res.tree, lines, t.spec.cache_ttl, spawn=None, outputs=own)
+    return "succeeded"
 
 
 class _InputConflict(Exception):

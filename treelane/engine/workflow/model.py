@@ -95,6 +95,8 @@ class Task:
     inputs: tuple[str, ...] | None = None
     outputs: tuple[str, ...] = ()
     sparse: tuple[str, ...] = ()  # folders its worktree checks out (cone mode); () = all
+    # What one attempt holds on a Dask worker ({gpu = 1}: Dask worker resources).
+    resources: tuple[tuple[str, float], ...] = ()
 
     @property
     def env_dict(self) -> dict[str, str]:
@@ -128,6 +130,7 @@ class Task:
             "inputs": list(self.inputs) if self.inputs is not None else None,
             "outputs": list(self.outputs) if self.outputs else None,
             "sparse": list(self.sparse) if self.sparse else None,
+            "resources": dict(self.resources) if self.resources else None,
         }
         return {key: value for key, value in data.items() if value is not None}
 
@@ -200,6 +203,8 @@ class Settings:
     spawn_depth: int = 3  # how deep tasks added at run time may nest
     max_spawn: int = 100  # tasks one task may add
     schedule: str = "critical-path"  # ready tasks: "critical-path" first, or "fifo"
+    executor: str = "local"  # where attempts run: "local" or "dask"
+    dask_scheduler: str = ""  # "tcp://HOST:PORT" of the Dask scheduler (executor = "dask")
 
 
 def _frozen_mapping(data: Mapping[str, T] | None = None) -> Mapping[str, T]:

@@ -59,6 +59,8 @@ _SETTINGS_SCHEMA: Mapping[str, Converter[Any]] = {
     "spawn_depth": _integer(0),
     "max_spawn": _integer(0),
     "schedule": _choice("critical-path", "fifo"),
+    "executor": _choice("local", "dask"),
+    "dask_scheduler": _string,
 }
 _WORKFLOW_SCHEMA: Mapping[str, Converter[Any]] = {
     "base": _non_empty_string,
@@ -309,6 +311,7 @@ def _parse_task(tasks: _Table, name: str) -> _TaskDraft:
         needs=tuple(needs),
         uses=tuple(uses),
         env=_parse_env(table.child("env")),
+        resources=_parse_resources(table.child("resources")),
         retry_on=tuple(retry_on),
         matrix=matrix,
         inputs=inputs,
@@ -344,6 +347,24 @@ def _parse_env(table: _Table | None) -> tuple[tuple[str, str], ...]:
         if value is not None:
             pairs.append((var, value))
     return tuple(pairs)
+
+
+def _parse_resources(table: _Table | None) -> tuple[tuple[str, float], ...]:
+    """``resources = {gpu = 1}``: names and positive amounts (Dask worker resources)."""
+    if table is None:
+        return ()
+    pairs: list[tuple[str, float]] = []
+    for name in table.data:
+        amount = table.get(name, _amount)
+        if amount is not None:
+            pairs.append((name, amount))
+    return tuple(pairs)
+
+
+def _amount(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise _Invalid("expected a positive number (how much of the resource one attempt holds)")
+    return float(value)
 
 
 def _check_graph(checker: _Checker, drafts: list[_TaskDraft], limits: frozenset[str]) -> None:

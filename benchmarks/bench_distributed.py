@@ -1,0 +1,252 @@
+"""Dask backend benchmark: the per-task cost of the Dask path against the local path, and
+the makespan of many one-second tasks on 1, 2 and 4 workers.
+
+1. *Bundles* on a generated repository (``--files``, default 10,000): ``git bundle create``
+   of the whole history (what a worker's first attempt receives) and of one new commit
+   (what later attempts receive, and what a result returns), their sizes, and the
+   ``git fetch`` of each into a worker's bare clone.
+2. *Per task*: a chain of ``--chain`` tasks (each writes one file; cache off) run locally
+   and on a LocalCluster of one worker process (2 threads) on 127.0.0.1, twice on the
+   cluster (the first run sends the whole history; the second only new commits). Per-task
+   time = makespan / tasks; the Dask path's overhead = its per-task time minus the local one.
+3. *Scaling*: ``--tasks`` (default 40) tasks of ``sleep 1`` (independent, cache off) on
+   LocalClusters of 1, 2 and 4 worker processes with 2 threads each, ``max_parallel`` =
+   the cluster's slots: makespan and speed-up against one worker.
+
+Usage: ``python benchmarks/bench_distributed.py [--files N] [--chain C] [--tasks T]
+[--workers 1 2 4] [--json PATH]`` (default JSON: ``benchmarks/results/distributed.json``).
+Prints markdown tables. Needs ``pip install "treelane[dask]"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import distributed  # noqa: E402
+
+from treelane.engine.cluster import bundles  # noqa: E402
+from treelane.engine.cluster.client import DaskBackend  # noqa: E402
+from treelane.engine.core import Engine  # noqa: E402
+from treelane.engine.workflow import parse_config  # noqa: E402
+
+DEFAULT_JSON = ROOT / "benchmarks" / "results" / "distributed.json"
+ENV = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+def git(*args: str, cwd: Path) -> str:
+    res = subprocess.run(["git", *args], cwd=cwd, env=ENV, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)}: {res.stderr}")
+    return res.stdout.strip()
+
+
+def make_repo(path: Path, files: int) -> Path:
+    """``files`` files of about 100 bytes in folders of 200, one commit on ``main``."""
+    path.mkdir(parents=True)
+    git("init", "-q", "-b", "main", cwd=path)
+    git("config", "user.name", "Bench", cwd=path)
+    git("config", "user.email", "bench@example.com", cwd=path)
+    (path / "README.md").write_text("bench\n")
+    for i in range(files):
+        d = path / "src" / f"d{i // 200:04d}"
+        if i % 200 == 0:
+            d.mkdir(parents=True)
+        (d / f"f{i:06d}.txt").write_text(f"file {i}\n" * 12)
+    git("add", "-A", cwd=path)
+    git("commit", "-q", "-m", "init", cwd=path)
+    return path
+
+
+@contextlib.contextmanager
+def cluster(workers: int, threads: int, scratch: Path) -> Iterator[Any]:
+    c = distributed.LocalCluster(
+        n_workers=workers,
+        threads_per_worker=threads,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=":0",
+        local_directory=str(scratch),
+    )
+    try:
+        yield c
+    finally:
+        with contextlib.suppress(Exception):  # a slow shutdown is not a result
+            c.close(timeout=60)
+
+
+def timed_run(engine: Engine, workflow: str) -> float:
+    t0 = time.perf_counter()
+    run = engine.start(engine.workflow(workflow), cache=False).run
+    engine.wait(run, 3600)
+    took = time.perf_counter() - t0
+    state = engine.status(run)["runs"][0]["state"]
+    if state != "succeeded":
+        raise RuntimeError(f"run {run} of {workflow}: {state}")
+    return took
+
+
+def bench_bundles(repo: Path, tmp: Path) -> dict[str, Any]:
+    head = git("rev-parse", "HEAD", cwd=repo)
+    t0 = time.perf_counter()
+    full = bundles.create(repo, head)
+    t_full = time.perf_counter() - t0
+    assert full is not None
+    (repo / "new.txt").write_text("one change\n")
+    git("add", "new.txt", cwd=repo)
+    git("commit", "-q", "-m", "one more", cwd=repo)
+    new = git("rev-parse", "HEAD", cwd=repo)
+    t0 = time.perf_counter()
+    inc = bundles.create(repo, new, [head])
+    t_inc = time.perf_counter() - t0
+    assert inc is not None
+    bare = tmp / "worker.git"
+    git("init", "-q", "--bare", str(bare), cwd=tmp)
+    t0 = time.perf_counter()
+    bundles.fetch(bare, full, head, "refs/treelane/have/a")
+    f_full = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    bundles.fetch(bare, inc, new, "refs/treelane/have/b")
+    f_inc = time.perf_counter() - t0
+    git("reset", "-q", "--hard", head, cwd=repo)
+    return {
+        "full_create_s": t_full,
+        "full_bytes": len(full),
+        "full_fetch_s": f_full,
+        "commit_create_s": t_inc,
+        "commit_bytes": len(inc),
+        "commit_fetch_s": f_inc,
+    }
+
+
+def chain_toml(n: int, extra: str = "") -> str:
+    lines = ["[settings]", "max_parallel = 2", "pool_size = 2", extra]
+    for i in range(n):
+        lines += [
+            f"[workflows.chain.tasks.t{i}]",
+            f'run = "echo {i} > out{i}.txt"',
+            "cache = false",
+        ]
+        if i:
+            lines.append(f'needs = ["t{i - 1}"]')
+    return "\n".join(lines) + "\n"
+
+
+def bench_per_task(repo: Path, chain: int, tmp: Path) -> dict[str, Any]:
+    cfg = parse_config(chain_toml(chain))
+    local = Engine(repo, config=cfg)
+    try:
+        timed_run(local, "chain")  # warm the local pool
+        t_local = timed_run(local, "chain")
+    finally:
+        local.close()
+    with cluster(1, 2, tmp / "scratch-chain") as c:
+        backend = DaskBackend(c.scheduler_address)
+        engine = Engine(repo, config=cfg, backend=backend)
+        try:
+            t_cold = timed_run(engine, "chain")  # the worker gets the whole history first
+            t_warm = timed_run(engine, "chain")
+        finally:
+            engine.close()
+    return {
+        "tasks": chain,
+        "local_per_task_s": t_local / chain,
+        "dask_first_per_task_s": t_cold / chain,
+        "dask_per_task_s": t_warm / chain,
+        "dask_overhead_per_task_s": (t_warm - t_local) / chain,
+    }
+
+
+def bench_scaling(repo: Path, tasks: int, workers: list[int], tmp: Path) -> list[dict[str, Any]]:
+    lines = ["[settings]", f"max_parallel = {2 * max(workers)}"]
+    for i in range(tasks):
+        lines += [f"[workflows.sleeps.tasks.s{i}]", 'run = "sleep 1"', "cache = false"]
+    rows = []
+    for w in workers:
+        with cluster(w, 2, tmp / f"scratch-{w}") as c:
+            cfg = parse_config("\n".join(lines).replace(
+                f"max_parallel = {2 * max(workers)}", f"max_parallel = {2 * w}"
+            ) + "\n")  # fmt: skip
+            engine = Engine(repo, config=cfg, backend=DaskBackend(c.scheduler_address))
+            try:
+                makespans = [timed_run(engine, "sleeps")]
+            finally:
+                engine.close()
+        rows.append({"workers": w, "slots": 2 * w, "makespan_s": statistics.median(makespans)})
+    base = rows[0]["makespan_s"]
+    for r in rows:
+        r["speedup"] = base / r["makespan_s"]
+        r["ideal_s"] = tasks / r["slots"]
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--files", type=int, default=10_000)
+    ap.add_argument("--chain", type=int, default=10)
+    ap.add_argument("--tasks", type=int, default=40)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    ap.add_argument("--dir", type=Path, default=None)
+    ap.add_argument("--json", type=Path, default=DEFAULT_JSON)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="treelane-bench-dist-", dir=args.dir))
+    try:
+        repo = make_repo(tmp / "repo", args.files)
+        b = bench_bundles(repo, tmp)
+        print("bundles done", file=sys.stderr)
+        per = bench_per_task(repo, args.chain, tmp)
+        print("per-task done", file=sys.stderr)
+        scaling = bench_scaling(repo, args.tasks, args.workers, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"\n### Bundles ({args.files:,} files)\n")
+    print("| bundle | create | size | fetch into a worker's clone |\n|---|---|---|---|")
+    print(f"| whole history | {b['full_create_s']:.3f} s | {b['full_bytes'] / 1e6:.2f} MB | "
+          f"{b['full_fetch_s']:.3f} s |")  # fmt: skip
+    print(f"| one new commit | {b['commit_create_s']:.3f} s | {b['commit_bytes']:,} B | "
+          f"{b['commit_fetch_s']:.3f} s |")  # fmt: skip
+    print(f"\n### Per task (a chain of {per['tasks']} tasks, {args.files:,} files)\n")
+    print("| path | per task |\n|---|---|")
+    print(f"| local (warm pool) | {per['local_per_task_s']:.3f} s |")
+    print(f"| Dask, first run (whole history sent) | {per['dask_first_per_task_s']:.3f} s |")
+    print(f"| Dask, warm worker | {per['dask_per_task_s']:.3f} s |")
+    print(f"| Dask overhead per task | {per['dask_overhead_per_task_s']:.3f} s |")
+    print(f"\n### {args.tasks} tasks of `sleep 1`, 2 slots per worker\n")
+    print("| workers | slots | makespan | ideal | speed-up |\n|---|---|---|---|---|")
+    for r in scaling:
+        print(f"| {r['workers']} | {r['slots']} | {r['makespan_s']:.1f} s | "
+              f"{r['ideal_s']:.1f} s | {r['speedup']:.2f}x |")  # fmt: skip
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps(
+            {
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "files": args.files,
+                "bundles": b,
+                "per_task": per,
+                "scaling": scaling,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
