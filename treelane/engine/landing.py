@@ -230,7 +230,7 @@ def _blocking(
             paths.add(f.old_path)
     if not paths:
         return []
-    local = _local_changes(wt)
+    local = merge.local_changes(wt)
     overlap = sorted(paths & local)
     if not overlap or base_tree is None:
         return overlap
@@ -238,22 +238,6 @@ def _blocking(
     here = _entries(repo, snap.tree, overlap)
     there = _entries(repo, base_tree, overlap)
     return [p for p in overlap if here.get(p) != there.get(p)]
-
-
-def _local_changes(wt: Path) -> set[str]:
-    status = git.out(["status", "--porcelain=v1", "-z", "--untracked-files=all"], wt)
-    local: set[str] = set()
-    records = status.split("\0")
-    i = 0
-    while i < len(records):
-        rec = records[i]
-        if len(rec) > 3:
-            local.add(rec[3:])
-            if rec[0] in "RC":  # renames carry the old path in the next record
-                i += 1
-                local.add(records[i])
-        i += 1
-    return local
 
 
 def _entries(repo: Path, tree: str, paths: list[str]) -> dict[str, str]:

@@ -118,19 +118,7 @@ def _refuse_local_changes(wt: Path, old: str, new: str, branch: str) -> None:
     changed = set(
         git.out(["diff-tree", "-r", "--name-only", "-z", "--no-renames", old, new], wt).split("\0")
     ) - {""}
-    status = git.out(["status", "--porcelain=v1", "-z", "--untracked-files=all"], wt)
-    local: set[str] = set()
-    records = status.split("\0")
-    i = 0
-    while i < len(records):
-        rec = records[i]
-        if len(rec) > 3:
-            local.add(rec[3:])
-            if rec[0] in "RC":  # renames carry the old path in the next record
-                i += 1
-                local.add(records[i])
-        i += 1
-    overlap = sorted(changed & local)
+    overlap = sorted(changed & local_changes(wt))
     if overlap:
         raise RequestFailed(
             f"cannot merge into {branch}: uncommitted changes in {', '.join(overlap)} "
@@ -174,3 +162,21 @@ def _parse(output: str) -> tuple[str, list[Conflict]]:
                     paths.append(p)
         i += n + 3  # count, paths, type, message
     return tree, [Conflict(p, kinds.get(p, "content")) for p in paths]
+
+
+def local_changes(wt: Path) -> set[str]:
+    """Paths with uncommitted changes in worktree ``wt`` (untracked files included; both
+    paths of a rename)."""
+    status = git.out(["status", "--porcelain=v1", "-z", "--untracked-files=all"], wt)
+    local: set[str] = set()
+    records = status.split("\0")
+    i = 0
+    while i < len(records):
+        rec = records[i]
+        if len(rec) > 3:
+            local.add(rec[3:])
+            if rec[0] in "RC":  # renames carry the old path in the next record
+                i += 1
+                local.add(records[i])
+        i += 1
+    return local
