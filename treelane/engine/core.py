@@ -785,6 +785,7 @@ class Engine:
             self._interrupt(run.id)
             self._release_shared(run)
         self.pool.stop_warming()
+        self.pool.meter.stop()  # its thread writes to the store: stopped before it closes
         with contextlib.suppress(Exception):
             self.backend.close()
         self._stop.set()

@@ -71,10 +71,11 @@ class DiskMeter:
         self._last: dict[str, float] = {}
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._stopped = False
 
     def later(self, wt_id: str, path: Path) -> None:
         with self._cv:
-            if wt_id in self._queued:
+            if self._stopped or wt_id in self._queued:
                 return
             when = max(time.monotonic(), self._last.get(wt_id, -1e9) + self.interval)
             self._queued.add(wt_id)
@@ -85,6 +86,18 @@ class DiskMeter:
                 )
                 self._thread.start()
             self._cv.notify_all()
+
+    def stop(self) -> None:
+        """Drop what is queued and wait for a measurement in progress (before the store
+        closes: a write on a closed connection from this thread is never safe)."""
+        with self._cv:
+            self._due.clear()
+            self._queued.clear()
+            self._stopped = True
+            thread = self._thread
+            self._cv.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(30)
 
     def measure_now(self, wt_id: str, path: Path) -> int:
         size = worktree_bytes(path) if path.is_dir() else 0
@@ -98,6 +111,9 @@ class DiskMeter:
         while True:
             with self._cv:
                 while True:
+                    if self._stopped:
+                        self._thread = None
+                        return
                     if not self._due:
                         if not self._cv.wait(5) and not self._due:
                             self._thread = None
