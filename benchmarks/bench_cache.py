@@ -39,6 +39,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchkit import git  # noqa: E402
+
 from treelane.engine.core import Engine  # noqa: E402
 from treelane.engine.events import Event, RunFinished  # noqa: E402
 from treelane.engine.workflow import parse_config  # noqa: E402
@@ -151,14 +153,6 @@ EDITS = [
     ("a source file", "src/mini/text.py", "\n\ndef _trim(s: str) -> str:\n    return s.strip()\n"),
     ("the README", "README.md", "\nMore examples soon.\n"),
 ]
-
-
-def git(*args: str, cwd: Path) -> str:
-    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-    res = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
-    if res.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)}: {res.stderr}")
-    return res.stdout.strip()
 
 
 def make_project(path: Path) -> None:

@@ -27,7 +27,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import distributed  # noqa: E402
+from benchkit import git, make_repo  # noqa: E402
 
 from treelane.engine.cluster import bundles  # noqa: E402
 from treelane.engine.cluster.client import DaskBackend  # noqa: E402
@@ -46,31 +46,6 @@ from treelane.engine.core import Engine  # noqa: E402
 from treelane.engine.workflow import parse_config  # noqa: E402
 
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "distributed.json"
-ENV = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-
-
-def git(*args: str, cwd: Path) -> str:
-    res = subprocess.run(["git", *args], cwd=cwd, env=ENV, capture_output=True, text=True)
-    if res.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)}: {res.stderr}")
-    return res.stdout.strip()
-
-
-def make_repo(path: Path, files: int) -> Path:
-    """``files`` files of about 100 bytes in folders of 200, one commit on ``main``."""
-    path.mkdir(parents=True)
-    git("init", "-q", "-b", "main", cwd=path)
-    git("config", "user.name", "Bench", cwd=path)
-    git("config", "user.email", "bench@example.com", cwd=path)
-    (path / "README.md").write_text("bench\n")
-    for i in range(files):
-        d = path / "src" / f"d{i // 200:04d}"
-        if i % 200 == 0:
-            d.mkdir(parents=True)
-        (d / f"f{i:06d}.txt").write_text(f"file {i}\n" * 12)
-    git("add", "-A", cwd=path)
-    git("commit", "-q", "-m", "init", cwd=path)
-    return path
 
 
 @contextlib.contextmanager

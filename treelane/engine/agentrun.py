@@ -1,4 +1,4 @@
-"""The agent-workflow steps of a task body: spawn files, scoring, retry waits, checkpoints.
+"""The agent-workflow steps of a task body: spawn files, retry waits, checkpoints.
 
 :mod:`treelane.engine.taskrun` calls these at fixed points of an attempt, so the
 features live here and the body stays one readable sequence.
@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from treelane.engine import candidates, retry, spawn
+from treelane.engine import retry, spawn
 from treelane.engine.events import TaskState
 from treelane.engine.periodic import PeriodicCheckpoints
 from treelane.engine.pool import Lease
@@ -20,21 +19,6 @@ from treelane.engine.scheduler import RunRec, TaskRec
 
 if TYPE_CHECKING:
     from treelane.engine.host import EngineHost as Engine
-
-
-def pick_node(engine: Engine, run: RunRec, t: TaskRec) -> str:
-    return candidates.choose(engine, run, t)
-
-
-def score(
-    engine: Engine,
-    run: RunRec,
-    t: TaskRec,
-    lease: Lease,
-    env: Mapping[str, str],
-    out: Callable[[str], None],
-) -> None:
-    candidates.score(engine, run, t, lease, env, out)
 
 
 # --- retries -------------------------------------------------------------------

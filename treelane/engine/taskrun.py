@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from treelane.engine import (
     agentrun,
     attempt,
+    candidates,
     conflicts,
     diskfull,
     git,
@@ -66,7 +67,7 @@ def run_task(engine: Engine, run: RunRec, t: TaskRec) -> None:
         t.started, t.finished, t.exit_code, t.error = time.time(), None, None, None
         attempt_id = engine.begin_attempt(run, t)
         if t.spec.kind == "pick":
-            state, lease = agentrun.pick_node(engine, run, t), None
+            state, lease = candidates.choose(engine, run, t), None
         else:
             state, lease = _attempt(engine, run, t)
         ended = time.time()
@@ -211,7 +212,7 @@ def _in_worktree(
         t.result = _result_commit(engine, run, t, input_commit, input_tree, tree)
         own = taskfiles.finish(engine, run, t, lease, snapshot.EMPTY_TREE)
     if t.spec.is_candidate:
-        agentrun.score(engine, run, t, lease, env, buf.add)
+        candidates.score(engine, run, t, lease, env, buf.add)
     engine.flush_output(run, t)
     if key is not None:
         lines = engine.stored_output(run.id, t.spec.name, t.attempt)
