@@ -186,6 +186,11 @@ def test_a_dead_owners_run_is_shown_interrupted_but_not_repaired(tmp_path: Path)
         with sqlite3.connect(db) as conn:  # shown, not written: the next server repairs it
             (state,) = conn.execute("SELECT state FROM runs WHERE id = ?", (run,)).fetchone()
         assert state == "running"
+        # A recycled pid: a live process that started at another time is not the owner.
+        with sqlite3.connect(db) as conn:
+            conn.execute("UPDATE runs SET owner_pid = ? WHERE id = ?", (os.getpid(), run))
+        status = json.loads(treelane("status", run, "--json", cwd=repo).stdout)["runs"][0]
+        assert status["state"] == "interrupted"
     finally:
         # A server's start-up recovery marks the run interrupted and ends its task.
         treelane("cancel", run, cwd=repo)

@@ -48,28 +48,54 @@ def run_row(db: Reader, run_id: str) -> dict[str, Any]:
 def owner_gone(row: dict[str, Any]) -> bool:
     """A 'running' run whose owning process (on this host) no longer exists.
 
-    Another host's process cannot be checked and counts as alive. The next treelane that
-    acts (a server, ``run``, ``resume``) marks such a run interrupted; readers only show it.
+    The same rule as :func:`treelane.engine.owners.alive`, read from ``/proc`` without
+    psutil (the read-only CLI stays light): a zombie, a process started at another time (a
+    recycled pid) or in another boot is not the owner. Another host's process cannot be
+    checked and counts as alive. The next treelane that acts (a server, ``run``,
+    ``resume``) marks such a run interrupted; readers only show it.
     """
     pid, host = row.get("owner_pid"), row.get("owner_host")
     if row.get("state") != "running" or not pid or host != _HOST:
         return False
+    boot = row.get("owner_boot")
+    if boot and _boot_id() not in (None, boot):
+        return True  # recorded before a reboot
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return True
     except PermissionError:
         return False
-    return _zombie(int(pid))
+    stat = _proc_stat(int(pid))
+    if stat is None:
+        return False  # not Linux, or it cannot be read: assume the owner
+    state, started = stat
+    if state in ("Z", "X"):
+        return True  # ended; only its exit status waits to be collected
+    recorded = row.get("owner_started")
+    if recorded is None or started is None:
+        return False  # a row from before start times were recorded
+    return abs(started - float(recorded)) >= 1.5  # psutil's own tolerance (owners.py)
 
 
-def _zombie(pid: int) -> bool:
-    """A process that has exited but was not reaped yet (Linux; elsewhere: False)."""
+def _boot_id() -> str | None:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def _proc_stat(pid: int) -> tuple[str, float | None] | None:
+    """A process's state letter and start time (epoch seconds, as psutil's create_time)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(") ", 1)[1].startswith(("Z", "X"))
-    except (OSError, IndexError):
-        return False
+            fields = f.read().rsplit(") ", 1)[1].split()
+        with open("/proc/stat") as f:
+            btime = next(float(line.split()[1]) for line in f if line.startswith("btime "))
+        return fields[0], btime + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError, StopIteration):
+        return None
 
 
 def run_status(db: Reader, row: dict[str, Any]) -> dict[str, Any]:
