@@ -8,6 +8,9 @@ times as a fresh process of the installed ``treelane`` script, side by side with
 answered through a language server (how every command worked before: spawn
 ``treelane serve``, initialize, one request). Prints a markdown table (median and
 fastest ms, ratio to ``git status``) and writes ``benchmarks/results/cli.json``.
+treelane's modules are byte-compiled first, as ``pip install`` leaves an installed
+package (an editable install run with ``PYTHONDONTWRITEBYTECODE=1`` would otherwise
+compile every module from source on every start).
 
     python benchmarks/bench_cli.py [--reps N]
 """
@@ -84,6 +87,14 @@ def make_repo(root: Path) -> tuple[Path, str]:
     return root, run_id
 
 
+def byte_compile() -> None:
+    import compileall
+
+    import treelane
+
+    compileall.compile_dir(str(Path(treelane.__file__).parent), quiet=1)
+
+
 def has_subcommand(name: str) -> bool:
     proc = subprocess.run([str(TREELANE), name, "--help"], capture_output=True, check=False)
     return proc.returncode == 0
@@ -105,6 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=20, help="runs per command (default 20)")
     args = parser.parse_args()
+    byte_compile()
     tmp = Path(tempfile.mkdtemp(prefix="treelane-bench-cli-"))
     try:
         repo, run = make_repo(tmp / "repo")

@@ -66,6 +66,9 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         ["trace", "RUN", "-o", "trace.json"],
         ["checkpoints"],
         ["checkpoints", "main", "--json"],
+        ["diff", "RUN"],
+        ["diff", "RUN", "b", "--against", "input", "--patch"],
+        ["diff", "RUN", "--against", "target", "--json"],
     ],
 )
 def test_read_only_commands_load_no_server_and_start_no_thread(
@@ -95,12 +98,18 @@ def test_read_only_answers_equal_the_servers(finished: tuple[Path, str]) -> None
                 await s.execute("treelane.output", {"run": run, "task": "a"}),
                 await s.execute("treelane.checkpoints", {"worktree": "main"}),
                 await s.execute("treelane.trace", {"run": run}),
+                await s.execute("treelane.diff", {"run": run, "patch": True}),
             ]
 
     server = asyncio.run(through_server())
     local = [
         json.loads(treelane(*args, "--json", cwd=repo).stdout)
-        for args in (["status", run], ["log", run, "a"], ["checkpoints", "main"])
+        for args in (
+            ["status", run],
+            ["log", run, "a"],
+            ["checkpoints", "main"],
+            ["diff", run, "--patch"],
+        )
     ]
     for result in (server[0], local[0]):
         for t in result["runs"][0]["tasks"]:
@@ -108,6 +117,7 @@ def test_read_only_answers_equal_the_servers(finished: tuple[Path, str]) -> None
     assert server[0] == local[0]
     assert server[1] == local[1] and server[1]["lines"] == ["made a"]
     assert server[2] == local[2]
+    assert server[4] == local[3] and server[4]["files"] and "+A" in server[4]["patch"]
     assert (
         server[3]["traceEvents"]
         == json.loads(treelane("trace", run, cwd=repo).stdout)["traceEvents"]

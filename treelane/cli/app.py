@@ -12,7 +12,7 @@ import importlib
 import os
 import re
 import sys
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from treelane import __version__
 from treelane.cli.review_args import RUN_HELP
@@ -61,7 +61,42 @@ def arg(p: Parser, dest: str, metavar: str, help: str, kind: str, **kw: Any) -> 
     action.complete = COMPLETE[kind]  # type: ignore[attr-defined]
 
 
-def build_parser() -> Parser:
+class _Unused:
+    """Stands in for the parser of a subcommand that is not on the command line: its
+    arguments are not built (argparse's validation of each one is most of a read-only
+    command's start-up), so ``treelane status`` builds only ``status``'s parser."""
+
+    epilog: str | None = None
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> Any:
+        return argparse.Namespace()  # arg() sets ``complete`` on it
+
+    def add_mutually_exclusive_group(self, **kwargs: Any) -> _Unused:
+        return self
+
+    def set_defaults(self, **kwargs: Any) -> None:
+        pass
+
+
+def _subcommand(argv: list[str]) -> str | None:
+    """The subcommand named on the command line (None: none, or help was asked for)."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in ("-h", "--help", "--version", "--"):
+            return None
+        if word == "-C":
+            i += 2
+            continue
+        if not word.startswith("-"):
+            return word
+        i += 1
+    return None
+
+
+def build_parser(only: str | None = None) -> Parser:
+    """The whole command line's parser; with ``only``, subcommands other than ``only`` are
+    known by name but get no arguments (for parsing one command line fast)."""
     parser = Parser(
         prog="treelane",
         description=DESCRIPTION,
@@ -75,6 +110,8 @@ def build_parser() -> Parser:
 
     def command(name: str, help: str, handler: str, client: bool = True) -> Parser:
         """A subcommand; ``client`` ones talk to a server: they take -C DIR and --json."""
+        if only is not None and name != only:
+            return cast(Parser, _Unused())
         p: Parser = sub.add_parser(name, help=help, description=help)
         p.set_defaults(handler=handler)
         parser.subcommands[name] = p
@@ -213,8 +250,8 @@ def build_parser() -> Parser:
     p.add_argument("shell", choices=("bash", "zsh", "fish"), metavar="SHELL",
                    help="bash, zsh or fish")  # fmt: skip
     p.epilog = (
-        "bash: eval \"$(treelane completion bash)\" in ~/.bashrc · zsh: treelane completion "
-        "zsh > \"${fpath[1]}/_treelane\" · fish: treelane completion fish > "
+        'bash: eval "$(treelane completion bash)" in ~/.bashrc · zsh: treelane completion '
+        'zsh > "${fpath[1]}/_treelane" · fish: treelane completion fish > '
         "~/.config/fish/completions/treelane.fish"
     )
 
@@ -281,7 +318,9 @@ def main(argv: list[str]) -> int:
         from treelane.cli.complete import candidates
 
         return candidates(argv[1:])
-    parser = build_parser()
+    parser = build_parser(_subcommand(argv))
+    if not parser.subcommands:  # not a subcommand's name: the whole parser says what is
+        parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # name the subcommand whose --help to read
         parser.subcommands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")

@@ -22,6 +22,8 @@ SIGINT_MSG = "$/sigint"
 SIGTERM_MSG = "$/sigterm"
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_TERMINATED", "Interrupts", "Stopped", "follow", "outcome"]
+
+
 class Interrupts:
     """SIGINT/SIGTERM while a command runs: counted, and posted to the follower's queue."""
 

@@ -1,6 +1,6 @@
 """The read-only subcommands, answered in this process: no server, no engine.
 
-``status``, ``worktrees``, ``log``, ``report``, ``trace`` and ``checkpoints`` call the
+``status``, ``worktrees``, ``log``, ``diff``, ``report``, ``trace`` and ``checkpoints`` call the
 same command implementations as the server (:mod:`treelane.commands`) on a read-only
 context (:mod:`treelane.commands.readonly`): they read the store and git, start no
 thread and change nothing, and never import the language-server libraries. A state
@@ -95,6 +95,22 @@ def status(args: Namespace) -> int:
     result = execute(args, "treelane.status", {"run": args.run} if args.run else {})
     if not show(args, result):
         render.status(render.Printer(), result, one_run=bool(args.run))
+    return 0
+
+
+def diff(args: Namespace) -> int:
+    argument: dict[str, Any] = {"run": args.run, "against": args.against}
+    if args.task:
+        argument["task"] = args.task
+    if args.into:
+        argument["into"] = args.into
+    if args.format == "patch":
+        argument["patch"] = True
+    result = execute(args, "treelane.diff", argument)
+    if not show(args, result):
+        from treelane.cli.diffview import colour, write_diff
+
+        write_diff(result, args.format, colour())
     return 0
 
 

@@ -1,100 +1,20 @@
 """Review and land a run: ``diff``, ``merge``, ``resolve``, ``branch``.
 
 Each subcommand calls the server command of the same name; ``--json`` prints its result.
+``diff`` only reads, so it is answered in the CLI's own process (:mod:`treelane.cli.local`).
 Text output is coloured on a terminal (``NO_COLOR`` turns that off), plain in a pipe.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from argparse import Namespace
 from typing import Any
 
-from treelane.cli import render
+from treelane.cli import diffview, render
 from treelane.cli.commands import call, show
+from treelane.cli.diffview import COLOURS, label, paint
 from treelane.cli.session import USAGE, CliError, open_session
-
-_COLOURS = {"A": "32", "M": "33", "D": "31", "R": "36", "T": "35"}
-
-
-def _colour() -> bool:
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-
-
-def _paint(text: str, code: str, on: bool) -> str:
-    return f"\x1b[{code}m{text}\x1b[0m" if on and code else text
-
-
-# --- diff ------------------------------------------------------------------------------
-
-
-async def diff(args: Namespace) -> int:
-    argument: dict[str, Any] = {"run": args.run, "against": args.against}
-    if args.task:
-        argument["task"] = args.task
-    if args.into:
-        argument["into"] = args.into
-    if args.format == "patch":
-        argument["patch"] = True
-    result = await call(args, "treelane.diff", argument)
-    if show(args, result):
-        return 0
-    write_diff(result, args.format, _colour())
-    return 0
-
-
-def write_diff(result: dict[str, Any], fmt: str, colour: bool) -> None:
-    out = sys.stdout
-    if fmt == "name-status":
-        for f in result["files"]:
-            paths = [f["old_path"], f["path"]] if f.get("old_path") else [f["path"]]
-            out.write("\t".join([_paint(f["status"], _COLOURS[f["status"]], colour), *paths]))
-            out.write("\n")
-        out.flush()
-        return
-    if fmt == "patch":
-        for line in result.get("patch", "").splitlines():
-            code = ""
-            if line.startswith(("+++", "---", "diff --git", "index ", "rename ", "similarity")):
-                code = "1"
-            elif line.startswith("+"):
-                code = "32"
-            elif line.startswith("-"):
-                code = "31"
-            elif line.startswith("@@"):
-                code = "36"
-            out.write(_paint(line, code, colour) + "\n")
-        out.flush()
-        return
-    what = f"run {result['run']}" + (f" task {result['task']}" if result.get("task") else "")
-    against = result.get("against", "base")
-    vs = f"{against} {render.short(result['base'])}"
-    if against == "target":
-        vs = f"{result.get('into')} ({render.short(result['base'])})"
-    out.write(_paint(f"{what} vs {vs}: {result['summary']}", "1", colour) + "\n")
-    files = result["files"]
-    width = max((len(_label(f)) for f in files), default=0)
-    for f in files:
-        counts = (
-            "binary"
-            if f["binary"]
-            else (
-                _paint(f"+{f['additions']}", "32", colour)
-                + " "
-                + _paint(f"\u2212{f['deletions']}", "31", colour)
-            )
-        )
-        status = _paint(f["status"], _COLOURS[f["status"]], colour)
-        out.write(f" {status} {_label(f).ljust(width)}  {counts}\n")
-    for c in result.get("conflicts", []):
-        out.write(_paint(f" conflict ({c['kind']}): {c['path']}", "1;31", colour) + "\n")
-    out.flush()
-
-
-def _label(f: dict[str, Any]) -> str:
-    return f"{f['old_path']} \u2192 {f['path']}" if f.get("old_path") else str(f["path"])
-
 
 # --- merge -----------------------------------------------------------------------------
 
@@ -121,7 +41,7 @@ async def merge(args: Namespace) -> int:
     what = f"run {args.run}" + (f" task {args.task}" if args.task else "")
     into = result.get("into") or args.into
     if not show(args, result):
-        write_merge(result, what, into, args.preview, _colour())
+        write_merge(result, what, into, args.preview, diffview.colour())
     if result["conflicts"]:
         paths = ", ".join(c["path"] for c in result["conflicts"])
         raise CliError(f"{what} does not merge cleanly into {into}: conflicts in {paths}")
@@ -142,7 +62,7 @@ def write_merge(result: dict[str, Any], what: str, into: str, preview: bool, col
         return
     conflicts = result["conflicts"]
     if conflicts:
-        out.write(_paint(f"{what} conflicts with {into} in {len(conflicts)} path(s):", "1;31",
+        out.write(paint(f"{what} conflicts with {into} in {len(conflicts)} path(s):", "1;31",
                          colour) + "\n")  # fmt: skip
         for c in conflicts:
             out.write(f"  {c['path']} ({c['kind']})\n")
@@ -153,16 +73,16 @@ def write_merge(result: dict[str, Any], what: str, into: str, preview: bool, col
         head = f"{what} would merge into {into} as {style}: {result['summary']}"
         if result["uncommitted"]:
             head += " — refused now: uncommitted changes in " + ", ".join(result["uncommitted"])
-        out.write(_paint(head, "1", colour) + "\n")
+        out.write(paint(head, "1", colour) + "\n")
     else:
         done = f"merged {what} into {into}: {render.short(result['commit'])} ({style}, "
-        out.write(_paint(done + f"{result['summary']})", "32", colour) + "\n")
+        out.write(paint(done + f"{result['summary']})", "32", colour) + "\n")
     files = result.get("files", [])
-    width = max((len(_label(f)) for f in files), default=0)
+    width = max((len(label(f)) for f in files), default=0)
     for f in files:
-        status = _paint(f["status"], _COLOURS[f["status"]], colour)
+        status = paint(f["status"], COLOURS[f["status"]], colour)
         counts = "binary" if f["binary"] else f"+{f['additions']} \u2212{f['deletions']}"
-        out.write(f" {status} {_label(f).ljust(width)}  {counts}\n")
+        out.write(f" {status} {label(f).ljust(width)}  {counts}\n")
     out.flush()
 
 
@@ -176,14 +96,14 @@ async def resolve(args: Namespace) -> int:
     result = await call(args, "treelane.resolve", argument)
     if show(args, result):
         return 0
-    colour = _colour()
+    colour = diffview.colour()
     what = f"the inputs of task {args.task}" if args.task else "the final tasks"
     out = sys.stdout
-    out.write(_paint(f"run {args.run}: {what} conflict; resolve them in", "1", colour) + "\n")
+    out.write(paint(f"run {args.run}: {what} conflict; resolve them in", "1", colour) + "\n")
     out.write(f"  {result['path']}\n")
     for c in result["conflicts"]:
         pair = " and ".join(c["tasks"])
-        out.write(_paint(f"  {c['path']}", "31", colour) + f" ({c['kind']}: {pair})\n")
+        out.write(paint(f"  {c['path']}", "31", colour) + f" ({c['kind']}: {pair})\n")
     out.write(
         "with your merge tool (git mergetool) or by editing the files; commit there or just "
         f"leave no conflict markers, then: treelane resume {args.run}\n"

@@ -17,7 +17,8 @@ RUN_HELP = "a run id, as treelane status lists them (e.g. r1a2b3c)"
 def add(command: Callable[..., Any], arg: Callable[..., None]) -> None:
     """Add the review subcommands with ``command(name, help, handler)`` of the app and its
     ``arg(parser, dest, metavar, help, kind)`` for positionals (help text, completion)."""
-    p = command("diff", "the files and commits a run (or one task) changed", R + "diff")
+    p = command("diff", "the files and commits a run (or one task) changed",
+                "treelane.cli.local:diff")  # fmt: skip
     arg(p, "run", "RUN", RUN_HELP, "runs")
     arg(p, "task", "TASK", "one task (default: the run)", "tasks", nargs="?")
     how = p.add_mutually_exclusive_group()

@@ -18,6 +18,7 @@ from treelane.cli.errors import FAILED, USAGE, CliError, one_line
 
 __all__ = ["FAILED", "USAGE", "CliError", "Session", "git_toplevel", "one_line", "open_session"]
 
+
 def git_toplevel(directory: Path) -> Path:
     """The top of the git working tree containing ``directory`` (CliError if none)."""
     if not directory.is_dir():

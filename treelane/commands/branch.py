@@ -21,7 +21,7 @@ def branch(ctx: Context, raw: Any) -> dict[str, Any]:
     force = _args.boolean(args, "force")
     engine = ctx.engine()
     repo = engine.ws.root
-    head = results.head_of(engine, results.run_info(engine, run_id), task)
+    head = results.head_of(engine.store, results.run_info(engine.store, run_id), task)
     ref = f"refs/heads/{name}"
     res = git.run(["rev-parse", "--verify", "--quiet", ref], repo, check=False)
     old = res.stdout.strip() if res.returncode == 0 else ""

@@ -1,4 +1,8 @@
-"""treelane.diff: the files and commits a run (or one task) changed."""
+"""treelane.diff: the files and commits a run (or one task) changed.
+
+A read-only command: it reads the store through the context's read view, so the CLI
+answers it in its own process (no server), as it does ``status`` and ``log``.
+"""
 
 from __future__ import annotations
 
@@ -27,10 +31,10 @@ def diff(ctx: Context, raw: Any) -> dict[str, Any]:
     if into_arg is not None:
         check_branch(into_arg)
     assert run_id is not None
-    engine = ctx.engine()
-    repo = engine.ws.root
-    run = results.run_info(engine, run_id)
-    head = results.head_of(engine, run, task)
+    view = ctx.read_view()
+    repo = view.root
+    run = results.run_info(view.db, run_id)
+    head = results.head_of(view.db, run, task)
     extra: dict[str, Any] = {"against": against}
     listed = None
     if against == "base":
@@ -39,12 +43,12 @@ def diff(ctx: Context, raw: Any) -> dict[str, Any]:
         if task is None:
             base = run.base  # a run's input is its base
         else:
-            t = results.task_info(engine, run, task)
+            t = results.task_info(view.db, run, task)
             if t.input is None:
                 raise RequestFailed(f"task {task} of run {run.id} has no recorded input")
             base = t.input
     else:
-        into = target_branch(ctx, into_arg)
+        into = target_branch(repo, into_arg)
         base = branch_commit(repo, into)
         p = git_merge.preview(repo, head, base)
         extra["into"] = into
@@ -66,10 +70,10 @@ def diff(ctx: Context, raw: Any) -> dict[str, Any]:
     return out
 
 
-def target_branch(ctx: Context, into: str | None) -> str:
-    """``into``, checked, or the branch checked out in the main worktree."""
+def target_branch(repo: Path, into: str | None) -> str:
+    """``into``, checked, or the branch checked out in the main worktree ``repo``."""
     if into is None:
-        into = git.current_branch(ctx.engine().ws.root)
+        into = git.current_branch(repo)
         if into is None:
             raise RequestFailed(
                 "the main worktree is on a detached HEAD: name a branch with 'into'"

@@ -21,7 +21,7 @@ def merge(ctx: Context, raw: Any) -> dict[str, Any]:
     squash = _args.boolean(args, "squash", default=True)
     assert run is not None
     engine = ctx.engine()
-    into = target_branch(ctx, into_arg)
+    into = target_branch(engine.ws.root, into_arg)
     landing.recover(engine)
     p = landing.plan(engine, run, task, into, squash=squash)
     if preview or p.already:

@@ -92,8 +92,8 @@ class Plan(NamedTuple):
 def plan(engine: Engine, run_id: str, task: str | None, into: str, squash: bool = True) -> Plan:
     """Everything the merge would do or refuse; touches nothing (objects aside)."""
     repo = engine.ws.root
-    run = results.run_info(engine, run_id)
-    source = results.head_of(engine, run, task)
+    run = results.run_info(engine.store, run_id)
+    source = results.head_of(engine.store, run, task)
     ref = f"refs/heads/{git.check_ref_name(into)}"
     res = git.run(["rev-parse", "--verify", "--quiet", ref], repo, check=False)
     if res.returncode != 0:

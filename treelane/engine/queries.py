@@ -174,8 +174,7 @@ def pool_stats(db: Reader, size: int) -> dict[str, int | float]:
     """Counts by state; ``warming``: busy ones that pre-warming is still creating;
     ``disk_mb``: what the managed worktrees take, as last measured."""
     rows = db.query(
-        "SELECT state, task = ? AS warming, COUNT(*) AS n FROM worktrees "
-        "GROUP BY state, warming",
+        "SELECT state, task = ? AS warming, COUNT(*) AS n FROM worktrees GROUP BY state, warming",
         (PREWARM_TASK,),
     )
     counts: dict[str, int] = {}

@@ -60,13 +60,13 @@ class Opened(NamedTuple):
 
 def inputs_of(engine: Engine, run_id: str, task: str | None) -> list[tuple[str, str]]:
     """(name, result commit) of what a task (or, for None, the run's result) merges."""
-    run = results.run_info(engine, run_id)
+    run = results.run_info(engine.store, run_id)
     names = run.sinks if task is None else run.needs.get(task, [])
     if task is not None:
-        results.task_info(engine, run, task)  # unknown task: a clear error
+        results.task_info(engine.store, run, task)  # unknown task: a clear error
     named = []
     for n in names:
-        t = results.task_info(engine, run, n)
+        t = results.task_info(engine.store, run, n)
         if not t.result:
             raise RequestFailed(f"task {n} of run {run_id} has no result yet (state: {t.state})")
         named.append((n, t.result))

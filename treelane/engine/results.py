@@ -1,7 +1,8 @@
 """The commits a run left: its base, each task's input and result, the run's result.
 
 Read from the store (and the run's stored definition), for the review commands
-(diff, merge, branch, resolve); nothing here writes.
+(diff, merge, branch, resolve): an engine's store or the read-only CLI's reader; nothing
+here writes.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from treelane.errors import RequestFailed
 
 if TYPE_CHECKING:
-    from treelane.engine.host import EngineHost as Engine
+    from treelane.engine.queries import Reader
 
 
 class RunInfo(NamedTuple):
@@ -34,15 +35,15 @@ class TaskInfo(NamedTuple):
     result: str | None
 
 
-def run_info(engine: Engine, run_id: str) -> RunInfo:
-    row = engine.store.one("SELECT * FROM runs WHERE id = ?", (run_id,))
+def run_info(store: Reader, run_id: str) -> RunInfo:
+    row = store.one("SELECT * FROM runs WHERE id = ?", (run_id,))
     if row is None:
         raise RequestFailed(f"unknown run {run_id!r}")
     definition = json.loads(row["definition"])
     specs: dict[str, Any] = definition.get("tasks", {})
     names = [
         r["name"]
-        for r in engine.store.query("SELECT name FROM tasks WHERE run = ? ORDER BY idx", (run_id,))
+        for r in store.query("SELECT name FROM tasks WHERE run = ? ORDER BY idx", (run_id,))
     ]
     needs = {n: list(specs.get(n, {}).get("needs", [])) for n in names}
     needed = {x for ns in needs.values() for x in ns}
@@ -58,8 +59,8 @@ def run_info(engine: Engine, run_id: str) -> RunInfo:
     )
 
 
-def task_info(engine: Engine, run: RunInfo, task: str) -> TaskInfo:
-    row = engine.store.one("SELECT * FROM tasks WHERE run = ? AND name = ?", (run.id, task))
+def task_info(store: Reader, run: RunInfo, task: str) -> TaskInfo:
+    row = store.one("SELECT * FROM tasks WHERE run = ? AND name = ?", (run.id, task))
     if row is None:
         known = ", ".join(run.tasks) or "none"
         raise RequestFailed(f"run {run.id} has no task {task!r} (tasks: {known})")
@@ -69,17 +70,17 @@ def task_info(engine: Engine, run: RunInfo, task: str) -> TaskInfo:
         if not needs:
             inp = run.base
         elif len(needs) == 1:
-            one = engine.store.one(
+            one = store.one(
                 "SELECT result_commit FROM tasks WHERE run = ? AND name = ?", (run.id, needs[0])
             )
             inp = one["result_commit"] if one else None
     return TaskInfo(run.id, task, row["state"], inp, row["result_commit"])
 
 
-def head_of(engine: Engine, run: RunInfo, task: str | None) -> str:
+def head_of(store: Reader, run: RunInfo, task: str | None) -> str:
     """The result commit of a task, or of the run; RequestFailed saying why there is none."""
     if task is not None:
-        t = task_info(engine, run, task)
+        t = task_info(store, run, task)
         if not t.result:
             raise RequestFailed(f"task {task} of run {run.id} has no result (state: {t.state})")
         return t.result
