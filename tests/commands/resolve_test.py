@@ -214,3 +214,47 @@ def test_a_failing_resolver_leaves_the_conflict_for_a_person(repo_with_source: P
         subprocess.run(["git", "merge", "--abort"], cwd=res["path"], check=True)
     finally:
         ctx.close()
+
+
+def test_resolve_worktrees_are_listed_and_cleanup_keeps_them_unless_forced(
+    ctx: Context, repo: Path
+) -> None:
+    run, _ = finished(ctx, "nofanin")
+    res = call(ctx, "resolve", {"run": run})
+    wt = Path(res["path"])
+    listed = [w for w in call(ctx, "worktrees", {})["worktrees"] if w["state"] == "resolving"]
+    assert [(w["id"], w["path"], w["run"], w["task"]) for w in listed] == [
+        (f"resolve/{run}-_result", str(wt), run, None)
+    ]
+    assert listed[0]["conflicts_left"] == ["src/m.py"] and listed[0]["dirty"]
+    # A plain cleanup keeps it, saying why and what to do.
+    out = call(ctx, "cleanup", {})
+    assert wt.is_dir()
+    (kept,) = [k for k in out["kept"] if k["id"].startswith("resolve/")]
+    assert f"treelane resume {run}" in kept["reason"]
+    # Half the work is done by hand; a forced cleanup saves it, then removes the worktree.
+    (wt / "src" / "m.py").write_text(SOURCE.replace("def make():", "def make() -> int:  # mine"))
+    out = call(ctx, "cleanup", {"force": True})
+    assert f"resolve/{run}-_result" in out["removed"] and not wt.exists()
+    (saved,) = [s for s in out["saved"] if s["worktree"] == f"resolve/{run}-_result"]
+    assert git("show", f"{saved['ref']}:src/m.py", cwd=repo).startswith(
+        "def make() -> int:  # mine"
+    )
+    assert str(wt) not in git("worktree", "list", "--porcelain", cwd=repo)
+    assert not [w for w in call(ctx, "worktrees", {})["worktrees"] if w["state"] == "resolving"]
+    # The conflict is still there to resolve again.
+    again = call(ctx, "resolve", {"run": run})
+    assert again["files"] == ["src/m.py"] and Path(again["path"]).is_dir()
+
+
+def test_a_stale_resolve_folder_is_saved_and_removed_by_cleanup(ctx: Context, repo: Path) -> None:
+    run, _ = finished(ctx, "nofanin")
+    wt = Path(call(ctx, "resolve", {"run": run})["path"])
+    store = ctx.engine().store
+    with store.write():  # the resolution is forgotten (e.g. its run was pruned)
+        store.execute("DELETE FROM resolutions WHERE run = ?", (run,))
+    (wt / "notes.txt").write_text("mine\n")
+    out = call(ctx, "cleanup", {})
+    assert f"resolve/{run}-_result" in out["removed"] and not wt.exists()
+    (saved,) = [s for s in out["saved"] if s["worktree"] == f"resolve/{run}-_result"]
+    assert git("show", f"{saved['ref']}:notes.txt", cwd=repo) == "mine"

@@ -2,7 +2,9 @@
 
 With ``force``, a worktree with uncommitted changes (or commits no ref holds) is removed
 after its work is saved under ``refs/treelane/saved/<worktree>/<ms>``; the result names
-each such ref (``saved``) so the user can get the work back.
+each such ref (``saved``) so the user can get the work back. The worktrees ``resolve``
+opened are removed too when no open resolution holds them, and with ``force`` also while
+one does (the resolution is then dropped: ``treelane resolve`` opens it again).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from treelane.commands import _args
 from treelane.commands.context import Context
-from treelane.engine import git
+from treelane.engine import git, resolutions
 from treelane.engine.pool import SAVED_REFS
 
 
@@ -20,13 +22,19 @@ def cleanup(ctx: Context, raw: Any) -> dict[str, Any]:
     args = _args.obj(raw, ("force",))
     engine = ctx.engine()
     before = _saved_refs(engine.ws.root)
-    result = engine.pool.cleanup(force=_args.boolean(args, "force"))
+    force = _args.boolean(args, "force")
+    result = engine.pool.cleanup(force=force)
+    resolve_removed, resolve_kept = resolutions.cleanup(engine, force)
     saved = [
         {"worktree": ref[len(SAVED_REFS) + 1 :].rsplit("/", 1)[0], "ref": ref, "commit": sha}
         for ref, sha in _saved_refs(engine.ws.root).items()
         if ref not in before
     ]
-    return {"removed": result.removed, "kept": result.kept, "saved": saved}
+    return {
+        "removed": [*result.removed, *resolve_removed],
+        "kept": [*result.kept, *resolve_kept],
+        "saved": saved,
+    }
 
 
 def _saved_refs(root: Path) -> dict[str, str]:

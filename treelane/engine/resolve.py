@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -27,14 +26,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from treelane.engine import git, merge, results, snapshot
 from treelane.engine.conflicts import InputConflict, culprits
+from treelane.engine.resolutions import RESULT as RESULT
+from treelane.engine.resolutions import has_markers, wt_id
+from treelane.engine.resolutions import remove as _remove_worktree
 from treelane.errors import RequestFailed
 
 if TYPE_CHECKING:
     from treelane.engine.host import EngineHost as Engine
 
 RESOLUTION_REFS = "refs/treelane/resolutions"
-RESULT = "_result"  # the key of the merge of a run's final tasks
-MARKERS = (b"<<<<<<< ", b">>>>>>> ")
 
 
 class Opened(NamedTuple):
@@ -100,7 +100,7 @@ def open_resolution(engine: Engine, run_id: str, task: str | None) -> Opened:
         recorded = json.loads(row["inputs"])
         names = [n for n, c in named if c in recorded]
         return Opened(
-            _wt_id(run_id, key),
+            wt_id(run_id, key),
             row["worktree"],
             list(dict.fromkeys(c.path for c in conflicts)),
             conflicts,
@@ -160,7 +160,7 @@ def open_resolution(engine: Engine, run_id: str, task: str | None) -> Opened:
                 time.time(),
             ),
         )
-    return Opened(_wt_id(run_id, key), str(path), files, conflicts, ours_names, theirs[0])
+    return Opened(wt_id(run_id, key), str(path), files, conflicts, ours_names, theirs[0])
 
 
 def collect(engine: Engine, run_id: str) -> list[str]:
@@ -204,7 +204,7 @@ def resolved_commit(engine: Engine, row: dict[str, Any]) -> str:
             )
         return head
     files = [c["path"] for c in json.loads(row["files"])]
-    left = [f for f in dict.fromkeys(files) if _has_markers(path / f)]
+    left = [f for f in dict.fromkeys(files) if has_markers(path / f)]
     if left:
         raise RequestFailed(
             f"conflicts in run {row['run']} are not resolved yet: markers left in "
@@ -262,21 +262,9 @@ def auto(
     return ""
 
 
-def _has_markers(path: Path) -> bool:
-    try:
-        data = path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError):
-        return False
-    return any(line.startswith(MARKERS) for line in data.splitlines())
-
-
 def _unmerged(path: Path) -> list[str]:
     out = git.out(["diff", "--name-only", "--diff-filter=U", "-z"], path)
     return [p for p in dict.fromkeys(out.split("\0")) if p]
-
-
-def _wt_id(run_id: str, key: str) -> str:
-    return f"resolve/{run_id}-{key}"
 
 
 def _add_worktree(repo: Path, path: Path, commit: str) -> None:
@@ -284,10 +272,3 @@ def _add_worktree(repo: Path, path: Path, commit: str) -> None:
         _remove_worktree(repo, path)
     path.parent.mkdir(parents=True, exist_ok=True)
     git.run(["worktree", "add", "--detach", "--end-of-options", str(path), commit], repo)
-
-
-def _remove_worktree(repo: Path, path: Path) -> None:
-    git.run(["worktree", "remove", "--force", "--force", str(path)], repo, check=False)
-    if os.path.lexists(path):
-        shutil.rmtree(path, ignore_errors=True)
-    git.run(["worktree", "prune"], repo, check=False)
