@@ -148,7 +148,11 @@ def test_resolve_from_the_cli(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     path = Path(res.stdout.splitlines()[1].strip())
     assert "README.md (content: one and two)" in res.stdout
+    ident = f"resolve/{run['run']}-_result"
+    listed = treelane("worktrees", cwd=repo).stdout
+    assert f"{ident}" in listed and "resolving (1 conflicted)" in listed
     (path / "README.md").write_text("one and two\n")
+    assert "resolving (resolved: treelane resume)" in treelane("worktrees", cwd=repo).stdout
     resumed = treelane("resume", run["run"], cwd=repo)
     assert resumed.returncode == 0, resumed.stderr
     merged = treelane("merge", run["run"], cwd=repo)

@@ -233,7 +233,8 @@ def worktrees(p: Printer, result: dict[str, Any]) -> None:
                 w["id"],
                 w["state"]
                 + (f" (drift: {w['drift']})" if w.get("drift") else "")
-                + (f" ({w['pending']} pending)" if w.get("pending") else ""),
+                + (f" ({w['pending']} pending)" if w.get("pending") else "")
+                + _left(w),
                 w.get("run") or "-",
                 w.get("task") or "-",
                 short(w.get("commit")),
@@ -243,6 +244,14 @@ def worktrees(p: Printer, result: dict[str, Any]) -> None:
             for w in result.get("worktrees", [])
         ],
     )
+
+
+def _left(w: dict[str, Any]) -> str:
+    """A resolve worktree's conflicts still marked, or that it is ready for resume."""
+    if w.get("state") != "resolving":
+        return ""
+    left = w.get("conflicts_left") or []
+    return f" ({len(left)} conflicted)" if left else " (resolved: treelane resume)"
 
 
 def cleanup(p: Printer, result: dict[str, Any]) -> None:
