@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from treelane.cli import tasktree
+
 STATE_STYLE = {
     "queued": "dim",
     "running": "bold cyan",
@@ -166,14 +168,14 @@ def status(p: Printer, result: dict[str, Any], one_run: bool) -> None:
             ["task", "state", "attempt", "worktree", "exit", "duration"],
             [
                 [
-                    t["name"],
+                    label,
                     task_state_text(t),
-                    str(t.get("attempt") or 0),
+                    "" if t.get("summary") else str(t.get("attempt") or 0),
                     t.get("worktree") or "-",
                     "-" if t.get("exit_code") is None else str(t["exit_code"]),
                     seconds(t.get("duration_ms")),
                 ]
-                for t in r["tasks"]
+                for label, t in tasktree.ordered(r["tasks"])
             ],
         )
     elif not runs:
