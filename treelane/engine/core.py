@@ -22,19 +22,17 @@ from treelane.engine import (
     backends,
     critical,
     git,
-    landing,
     outcome,
     owners,
     queries,
-    resolve,
+    recovery,
     worktree_base,
 )
-from treelane.engine.agentstatus import resume_added, tag, tags_of
+from treelane.engine.agentstatus import tag, tags_of
 from treelane.engine.attempt import Backend
 from treelane.engine.cache import ResultCache
 from treelane.engine.checkpoints import Checkpoints
 from treelane.engine.events import (
-    OK_STATES,
     Event,
     Listener,
     Notice,
@@ -43,7 +41,7 @@ from treelane.engine.events import (
     RunStarted,
     TaskState,
 )
-from treelane.engine.executor import Executor, LocalExecutor, kill_tree, marked
+from treelane.engine.executor import Executor, LocalExecutor
 from treelane.engine.monitor import Monitor, Sample, auto_limit
 from treelane.engine.outputlog import OutputBuffer
 from treelane.engine.pool import HOST, PoolConfig, WorktreePool
@@ -290,7 +288,7 @@ class Engine:
 
     def cancel(self, run_id: str, task: str | None = None) -> list[str]:
         """Cancel a run (or one task of it) run here or by another live treelane process."""
-        row = self._run_row(run_id)
+        row = recovery.run_row(self, run_id)
         live = self.scheduler.runs.get(run_id)
         if live is not None:
             members = [n for n, t in live.tasks.items() if task and t.spec.group == task]
@@ -300,7 +298,7 @@ class Engine:
             if task is not None and task not in live.tasks:
                 raise RequestFailed(f"run {run_id} has no task {task!r}")
             return self.scheduler.cancel(run_id, task)
-        if row["state"] != "running" or not _owner_alive(row):
+        if row["state"] != "running" or not recovery.owner_alive(row):
             raise RequestFailed(f"run {run_id} is not running (state: {row['state']})")
         rows = self.store.query(
             "SELECT name, grp FROM tasks WHERE run = ? AND state IN ('queued', 'running') "
@@ -347,186 +345,15 @@ class Engine:
     def definition_changes(self, run_id: str) -> list[str] | None:
         """Tasks of the run whose definition in treelane.toml differs from the stored one
         (None when the file has no such workflow any more)."""
-        row = self._run_row(run_id)
-        current = self.config.workflows.get(row["workflow"])
-        if current is None:
-            return None
-        stored = json.loads(row["definition"]).get("tasks", {})
-        now = current.to_dict()["tasks"]
-        names = list(dict.fromkeys([*stored, *now]))
-        return [n for n in names if stored.get(n) != now.get(n)]
-
-    def _reloaded(self, row: dict[str, Any], requeue: set[str]) -> Workflow:
-        """The run's workflow with treelane.toml's definitions for the tasks to re-run."""
-        current = self.config.workflows.get(row["workflow"])
-        if current is None:
-            raise RequestFailed(
-                f"{CONFIG_FILE} has no workflow {row['workflow']!r} any more: nothing to reload"
-            )
-        stored = json.loads(row["definition"])
-        new = current.to_dict()["tasks"]
-        added = sorted(set(new) - set(stored["tasks"]))
-        removed = sorted(set(stored["tasks"]) - set(new))
-        if added or removed:
-            raise RequestFailed(
-                f"the tasks of workflow {row['workflow']!r} changed (added: "
-                f"{', '.join(added) or 'none'}; removed: {', '.join(removed) or 'none'}): "
-                "start a new run instead"
-            )
-        data = {
-            **stored,
-            "tasks": {n: new[n] if n in requeue else t for n, t in stored["tasks"].items()},
-        }
-        try:
-            return self.parse_workflow(row["workflow"], data)
-        except ValueError as exc:
-            raise RequestFailed(f"the reloaded definition is invalid: {exc}") from None
+        return recovery.definition_changes(self, run_id)
 
     def resume(self, run_id: str, *, force: bool = False, reload: bool = False) -> list[str]:
-        """Re-queue what did not succeed (interrupted, failed, skipped, cancelled, queued).
-
-        A run still marked running by another live process is refused, unless that process
-        has stopped beating (no heartbeat for ``owners.STALE_AFTER`` s) and ``force`` is set.
-        """
-        row = self._run_row(run_id)
-        if run_id in self.scheduler.runs:
-            raise RequestFailed(f"run {run_id} is already running")
-        if row["state"] == "running":
-            mine = (row["owner_pid"], row["owner_host"]) == (os.getpid(), HOST)
-            if not mine and _owner_alive(row):
-                self._check_takeover(run_id, row, force)
-            self._interrupt(run_id)
-        if row["state"] == "succeeded":
-            raise RequestFailed(f"run {run_id} already succeeded: nothing to resume")
-        resolve.collect(self, run_id)  # resolved conflicts become inputs (or the result)
-        tasks = {
-            r["name"]: r for r in self.store.query("SELECT * FROM tasks WHERE run = ?", (run_id,))
-        }
-        if reload:
-            requeue = {n for n, r in tasks.items() if r["state"] not in OK_STATES}
-            wf = self._reloaded(row, requeue)
-            self.store.execute(
-                "UPDATE runs SET definition = ? WHERE id = ?", (json.dumps(wf.to_dict()), run_id)
-            )
-        else:
-            wf = self.parse_workflow(row["workflow"], json.loads(row["definition"]))
-        recs: dict[str, TaskRec] = {}
-        requeued = []
-        for t in wf.tasks:
-            r = tasks[t.name]
-            rec = TaskRec(
-                t,
-                attempt=r["attempt"],
-                worktree=r["worktree"],
-                exit_code=r["exit_code"],
-                started=r["started"],
-                finished=r["finished"],
-                result=r["result_commit"],
-            )
-            if r["state"] in OK_STATES:
-                rec.state = r["state"]
-            else:
-                requeued.append(t.name)
-            recs[t.name] = rec
-        requeued += resume_added(self, run_id, recs)
-        idle = float(row.get("idle") or 0.0) + self._stopped_for(run_id, row)
-        with self.store.write():
-            self.store.execute(
-                "UPDATE runs SET state = 'running', finished = NULL, error = NULL, "
-                "conflicts = NULL, owner_pid = ?, owner_host = ?, owner_started = ?, "
-                "owner_boot = ?, idle = ? WHERE id = ?",
-                (os.getpid(), HOST, owners.me().started, owners.me().boot, idle, run_id),
-            )
-            for name in requeued:
-                self.store.execute(
-                    "UPDATE tasks SET state = 'queued', error = NULL WHERE run = ? AND name = ?",
-                    (run_id, name),
-                )
-        run_rec = RunRec(run_id, wf, row["base_commit"], row["started"], recs, idle=idle)
-        with contextlib.suppress(ValueError, AttributeError):
-            run_rec.use_cache = json.loads(row["settings"] or "{}").get("cache", True) is not False
-        kept = {n: t.state for n, t in recs.items() if n not in requeued}
-        self.emit(RunStarted(run_id, wf.name, list(recs), kept, tags_of(run_rec)))
-        self.monitor.wake()
-        self.scheduler.submit(run_rec)
-        return requeued
-
-    def _stopped_for(self, run_id: str, row: dict[str, Any]) -> float:
-        """Seconds since the run last did anything (its idle gap before this resume)."""
-        last = self.store.one(
-            "SELECT MAX(t) AS t FROM (SELECT MAX(started) AS t FROM attempts WHERE run = ? "
-            "UNION ALL SELECT MAX(finished) FROM attempts WHERE run = ? "
-            "AND state != 'interrupted' UNION ALL SELECT MAX(time) FROM output WHERE run = ?)",
-            (run_id, run_id, run_id),
-        )
-        t = last["t"] if last and last["t"] is not None else row["started"]
-        return max(0.0, time.time() - max(float(t), float(row["started"])))
-
-    def _check_takeover(self, run_id: str, row: dict[str, Any], force: bool) -> None:
-        """May this process take over a run whose owner is alive? RequestFailed if not."""
-        pid, host = row["owner_pid"], row["owner_host"]
-        who = f"process {pid} on {host}"
-        silent = owners.silent_for(self.store, pid, host, row.get("owner_started"))
-        if silent is not None and silent < owners.STALE_AFTER:
-            raise RequestFailed(
-                f"run {run_id} is being run by {who}, which is alive and responding "
-                f"(last heartbeat {silent:.0f} s ago): cancel it there, or stop that process"
-            )
-        if not force:
-            quiet = (
-                "has never written a heartbeat"
-                if silent is None
-                else f"has written no heartbeat for {silent:.0f} s"
-            )
-            raise RequestFailed(
-                f"run {run_id} is being run by {who}, which is alive but {quiet}; if it is "
-                f"stuck, take the run over with: treelane resume --force {run_id}"
-            )
-
-    def _run_row(self, run_id: str) -> dict[str, Any]:
-        row = self.store.one("SELECT * FROM runs WHERE id = ?", (run_id,))
-        if row is None:
-            raise RequestFailed(f"unknown run {run_id!r}")
-        return row
+        """Re-queue what did not succeed (see :func:`.recovery.resume`)."""
+        return recovery.resume(self, run_id, force=force, reload=reload)
 
     def recover(self) -> list[str]:
         """Runs left 'running' by a dead process become 'interrupted' (their processes end)."""
-        stale = []
-        for row in self.store.query("SELECT * FROM runs WHERE state = 'running'"):
-            if row["id"] in self.scheduler.runs:
-                continue
-            if row["owner_pid"] == os.getpid() or not _owner_alive(row):
-                self._interrupt(row["id"])
-                stale.append(row["id"])
-        self.pool.reclaim_dead()
-        try:
-            landing.recover(self)  # a merge into a worktree that a dead process left half-done
-        except (RequestFailed, OSError) as exc:
-            self.emit(Notice("error", f"could not finish an interrupted merge: {exc}"))
-        return stale
-
-    def _interrupt(self, run_id: str) -> None:
-        """Mark a run whose owner is gone as interrupted and end its leftover processes."""
-        for a in self.store.query(
-            "SELECT * FROM attempts WHERE run = ? AND state = 'running'", (run_id,)
-        ):
-            _kill_leftover(run_id, a["task"], a["pid"], a["started"])
-        _kill_marked(run_id)
-        now = time.time()
-        with self.store.write():
-            self.store.execute(
-                "UPDATE attempts SET state = 'interrupted', finished = ? "
-                "WHERE run = ? AND state = 'running'",
-                (now, run_id),
-            )
-            self.store.execute(
-                "UPDATE tasks SET state = 'interrupted', finished = ? "
-                "WHERE run = ? AND state = 'running'",
-                (now, run_id),
-            )
-            self.store.execute(
-                "UPDATE runs SET state = 'interrupted', finished = ? WHERE id = ?", (now, run_id)
-            )
+        return recovery.recover(self)
 
     def _finish_run(self, run: RunRec, state: str) -> None:
         """Called by the scheduler when every task of ``run`` is final."""
@@ -730,7 +557,7 @@ class Engine:
         )
 
     def result_commit(self, run_id: str) -> str:
-        row = self._run_row(run_id)
+        row = recovery.run_row(self, run_id)
         if row["state"] != "succeeded" or not row["result_commit"]:
             raise RequestFailed(f"run {run_id} has no result to merge (state: {row['state']})")
         return str(row["result_commit"])
@@ -767,7 +594,7 @@ class Engine:
         """Block until ``run_id`` is no longer running here; its final state."""
         if not self.scheduler.wait_run(run_id, timeout):
             raise TimeoutError(f"run {run_id} still running after {timeout} s")
-        return str(self._run_row(run_id)["state"])
+        return str(recovery.run_row(self, run_id)["state"])
 
     def close(self, interrupt: bool = True) -> None:
         """Stop: running tasks end and their runs become 'interrupted' (resumable)."""
@@ -782,7 +609,7 @@ class Engine:
             time.sleep(0.02)
         self.scheduler.close()
         for run in live:
-            self._interrupt(run.id)
+            recovery.interrupt(self, run.id)
             self._release_shared(run)
         self.pool.stop_warming()
         self.pool.meter.stop()  # its thread writes to the store: stopped before it closes
@@ -793,35 +620,3 @@ class Engine:
         with contextlib.suppress(Exception):
             self._heartbeat.stop()
         self.store.close()
-
-
-def _owner_alive(row: dict[str, Any]) -> bool:
-    """Is the process recorded as a run's owner still that process?"""
-    return owners.alive(
-        row["owner_pid"], row["owner_host"], row.get("owner_started"), row.get("owner_boot")
-    )
-
-
-def _kill_leftover(run_id: str, task: str, pid: int | None, started: float | None) -> None:
-    """End a task's process tree left by a dead treelane, if that pid is still that process."""
-    if not pid:
-        return
-    try:
-        proc = psutil.Process(pid)
-        try:
-            env = proc.environ()
-            mine = env.get("TREELANE_RUN") == run_id and env.get("TREELANE_TASK") == task
-        except (psutil.AccessDenied, OSError):
-            # No environment to check: a process started before the attempt is not it.
-            mine = started is None or proc.create_time() >= started - 1
-        if not mine:
-            return  # the pid was reused by another program
-    except psutil.NoSuchProcess:
-        return
-    kill_tree(pid, grace=2.0, mark=("TREELANE_RUN", run_id))
-
-
-def _kill_marked(run_id: str) -> None:
-    """End every process still carrying the run's mark (orphans, pids never recorded)."""
-    for proc in marked("TREELANE_RUN", run_id):
-        kill_tree(proc.pid, grace=2.0)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from treelane.engine.checkpoints import Checkpoints
     from treelane.engine.events import Event
     from treelane.engine.executor import Executor
+    from treelane.engine.monitor import Monitor
     from treelane.engine.outputlog import OutputBuffer
     from treelane.engine.pool import WorktreePool
     from treelane.engine.scheduler import RunRec, Scheduler, TaskRec
@@ -44,6 +45,8 @@ class EngineHost(Protocol):
     def backend(self) -> Backend: ...
     @property
     def scheduler(self) -> Scheduler: ...
+    @property
+    def monitor(self) -> Monitor: ...
     @property
     def config(self) -> Config: ...
     @property
