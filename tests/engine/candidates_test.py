@@ -206,3 +206,47 @@ def test_pick_before_dependents_start_repoints_them(engines, repo, git, tmp_path
     engine.wait(started.run, 30)
     shipped = task_row(engine, started.run, "ship")["result_commit"]
     assert git("show", f"{shipped}:shipped.txt", cwd=repo) == f"impl {other}"
+
+
+def test_pick_while_a_dependent_runs_cancels_it_and_reruns_it_after(
+    engines, repo, git, tmp_path
+) -> None:
+    gate = tmp_path / "gate"
+    cfg = config(
+        {
+            "b": {
+                "impl": {
+                    "run": 'echo "impl $TREELANE_CANDIDATE" > impl.txt',
+                    "candidates": 2,
+                    "pick": "true",
+                    "cache": False,
+                },
+                "ship": {
+                    "run": f"cp impl.txt shipped.txt; while [ ! -e {gate} ]; do sleep 0.05; done",
+                    "needs": ["impl"],
+                    "cache": False,
+                },
+                "after": {"run": "cp shipped.txt after.txt", "needs": ["ship"], "cache": False},
+            }
+        },
+        settings={"max_parallel": 3},
+    )
+    engine = engines(cfg)
+    started = engine.start(engine.workflow("b"))
+    wait_for(lambda: task_states(engine, started.run)["ship"] == "running", 60, what="ship running")
+    won = task_row(engine, started.run, "impl")["picked"]
+    other = 2 if won == "impl[candidate=1]" else 1
+    result = engine_pick(engine, started.run, "impl", other)
+    assert result["rerun"] == ["ship", "after"]
+    gate.touch()  # the re-run of ship does not wait
+    wait_for(
+        lambda: (
+            run_state(engine, started.run) == "succeeded"
+            and task_row(engine, started.run, "after")["result_commit"] is not None
+        ),
+        what="the re-run from the new pick",
+        timeout=60,
+    )
+    after = task_row(engine, started.run, "after")["result_commit"]
+    assert git("show", f"{after}:after.txt", cwd=repo) == f"impl {other}"
+    assert task_row(engine, started.run, "impl")["picked"] == f"impl[candidate={other}]"

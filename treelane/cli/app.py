@@ -262,8 +262,9 @@ def build_parser(only: str | None = None) -> Parser:
     arg(p, "task", "TASK", "the task with candidates (e.g. impl)", "tasks")
     p.add_argument("candidate", metavar="N", type=int, help="the candidate number (1...)")
     p.epilog = (
-        "dependents that have not started yet start from candidate N; after the run "
-        "finished, they are re-run from it (follow with treelane status RUN)."
+        "dependents that have not started yet start from candidate N; those that started "
+        "are re-run from it (running ones are stopped, and re-run when the run has ended; "
+        "follow with treelane status RUN)."
     )
 
     p = command(

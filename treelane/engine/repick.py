@@ -1,18 +1,21 @@
 """``treelane pick RUN TASK N``: make candidate N the result of a best-of-N task.
 
 Before the task's dependents have started, they are simply re-pointed (they will
-start from candidate N). After they started, the run must have finished: the
-dependents (and everything downstream of them) are queued again and the run is
-resumed, so they re-run from candidate N.
+start from candidate N). Once the run has finished, the dependents (and everything
+downstream of them) are queued again and the run is resumed, so they re-run from
+candidate N. While the run goes on with some dependents already started, those still
+running are cancelled (what has not started is skipped) and, when the run has ended,
+all of them re-run from candidate N the same way.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from typing import TYPE_CHECKING, Any
 
 from treelane.engine.candidates import set_picked
-from treelane.engine.events import OK_STATES
+from treelane.engine.events import OK_STATES, Notice
 from treelane.errors import RequestFailed
 
 if TYPE_CHECKING:
@@ -71,18 +74,35 @@ def _repick_live(
     engine: Engine, live: Any, task: str, cand: dict[str, Any], downstream: list[str]
 ) -> dict[str, Any]:
     with engine.scheduler._lock:
-        started = [d for d in downstream if d in live.tasks and live.tasks[d].state != "queued"]
-        if started:
-            raise RequestFailed(
-                f"run {live.id} is running and {', '.join(started)} already started: pick "
-                "again when the run has finished (they are then re-run)"
-            )
         rec = live.tasks[task]
         if rec.state not in OK_STATES:
             raise RequestFailed(f"task {task!r} has not picked yet (state: {rec.state})")
-        rec.result = cand["result_commit"]
-        set_picked(engine, live.id, task, cand["name"], cand["result_commit"])
-    return {"run": live.id, "task": task, "picked": cand["name"], "rerun": []}
+        started = [d for d in downstream if d in live.tasks and live.tasks[d].state != "queued"]
+        if not started:
+            rec.result = cand["result_commit"]
+            set_picked(engine, live.id, task, cand["name"], cand["result_commit"])
+            return {"run": live.id, "task": task, "picked": cand["name"], "rerun": []}
+        running = [d for d in downstream if d in live.tasks and live.tasks[d].state == "running"]
+    # Started from the old pick: stop them now and re-run them from the new one at the end.
+    n = int(cand["name"].rsplit("=", 1)[1].rstrip("]"))
+    threading.Thread(
+        target=_rerun_when_finished, args=(engine, live.id, task, n), daemon=True
+    ).start()
+    for name in running:
+        engine.scheduler.cancel(live.id, name)
+    return {"run": live.id, "task": task, "picked": cand["name"], "rerun": downstream}
+
+
+def _rerun_when_finished(engine: Engine, run_id: str, task: str, n: int) -> None:
+    """Wait for the run to end, then pick candidate ``n`` as after any finished run."""
+    try:
+        engine.scheduler.wait_run(run_id, None)
+        if not engine.closing:
+            repick(engine, run_id, task, n)
+    except Exception as exc:  # a background task: say what went wrong, never lose it silently
+        engine.emit(
+            Notice("error", f"could not re-run run {run_id} from {task} candidate {n}: {exc}")
+        )
 
 
 def _downstream(engine: Engine, run_id: str, row: dict[str, Any], task: str) -> list[str]:
