@@ -47,7 +47,7 @@ local function client_config(root)
     cmd_env = cfg.cmd_env,
     root_dir = root,
     workspace_folders = { { uri = vim.uri_from_fname(root), name = vim.fn.fnamemodify(root, ":t") } },
-    init_options = cfg.init_options,
+    init_options = vim.tbl_extend("keep", cfg.init_options or {}, { batchTaskState = true }),
     capabilities = cfg.capabilities or vim.lsp.protocol.make_client_capabilities(),
     handlers = handlers,
     on_attach = cfg.on_attach,

@@ -1,5 +1,6 @@
 -- The :Treelane command: subcommands, their defaults, completion and views.
 
+local agents = require("treelane.agents")
 local client = require("treelane.client")
 local review = require("treelane.review")
 local status = require("treelane.status")
@@ -421,6 +422,7 @@ M.subcommands = {
   "diff",
   "show",
   "resolve",
+  "pick",
 }
 
 --- The :Treelane command (`opts` as given to an nvim_create_user_command callback).
@@ -502,6 +504,8 @@ local completers = {
   show = run_then_task,
   resolve = run_then_task,
 }
+
+agents.register(sub, completers, { exec = exec, run_ids = run_ids })
 
 --- Completion for :Treelane (a `complete` function of nvim_create_user_command).
 function M.complete(arglead, cmdline, cursorpos)

@@ -4,6 +4,7 @@
 --
 -- See :help treelane.
 
+local agents = require("treelane.agents")
 local client = require("treelane.client")
 local commands = require("treelane.commands")
 local progress = require("treelane.progress")
@@ -27,6 +28,7 @@ local defaults = {
   notify_run_finished = true,
   -- initializationOptions for the server: { trusted = false } makes it refuse
   -- every command that runs or changes something (status, worktrees, log remain).
+  -- The plugin asks for batchTaskState (task states in batches) unless this sets it false.
   init_options = nil,
   -- Passed to the client as is.
   capabilities = nil,
@@ -61,11 +63,18 @@ end
 
 -- Custom notifications: `handlers` of the client config (0.7 drops unknown ones).
 local handlers = {
+  -- One change, or with initializationOptions.batchTaskState { changes = { ... } } in order.
   ["treelane/taskState"] = function(_, params, ctx)
-    status.task_state(ctx.client_id, params)
+    local changes = util.value(params.changes) or { params }
+    for _, p in ipairs(changes) do
+      status.task_state(ctx.client_id, p)
+      agents.task_state(ctx.client_id, p)
+    end
     status.refresh_view(ctx.client_id)
     redraw_statusline()
-    user_event("TreelaneTaskState", params)
+    for _, p in ipairs(changes) do
+      user_event("TreelaneTaskState", p)
+    end
   end,
   ["treelane/output"] = function(_, params, ctx)
     commands.on_output(ctx.client_id, params)
@@ -129,7 +138,7 @@ function M.setup(opts)
   vim.api.nvim_create_user_command("Treelane", commands.run, {
     nargs = "*",
     complete = commands.complete,
-    desc = "treelane: start, status, cancel, resume, checkpoint, undo, redo, merge, worktrees, log, diff, show, resolve",
+    desc = "treelane: start, status, cancel, resume, checkpoint, undo, redo, merge, worktrees, log, diff, show, resolve, pick",
   })
 
   augroup = vim.api.nvim_create_augroup("treelane", { clear = true })

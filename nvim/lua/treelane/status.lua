@@ -2,6 +2,7 @@
 -- `treelane.status` snapshot, kept current by `treelane/taskState` and
 -- `treelane/runFinished` notifications; and the status view that shows it.
 
+local tree = require("treelane.tree")
 local util = require("treelane.util")
 
 local M = {}
@@ -58,11 +59,28 @@ local function get_task(run, name)
   return t
 end
 
+-- What a `treelane/taskState` notification says of a task (each change replaces them),
+-- and what only it says when present: a task's place never changes.
 local FIELDS = { "state", "attempt", "worktree", "exit_code", "duration_ms", "error" }
+local PLACE = { "group", "parent" }
+-- What a `treelane.status` snapshot adds: agent-workflow fields (scores, the pick, a retry's wait).
+local SNAPSHOT = { "result", "kind", "score", "picked", "candidates", "reason", "retry_in_ms" }
 
-local function copy_task(t, src)
+local function copy_task(t, src, snapshot)
   for _, k in ipairs(FIELDS) do
     t[k] = util.value(src[k])
+  end
+  for _, k in ipairs(PLACE) do
+    if snapshot or util.value(src[k]) ~= nil then
+      t[k] = util.value(src[k])
+    end
+  end
+  if snapshot then
+    for _, k in ipairs(SNAPSHOT) do
+      t[k] = util.value(src[k])
+    end
+  elseif src.state ~= "queued" then
+    t.reason, t.retry_in_ms = nil, nil -- a retry's wait is over
   end
 end
 
@@ -106,7 +124,7 @@ function M.snapshot(client_id, result)
     run.finished = util.epoch(r.finished)
     run.tasks, run.index = {}, {}
     for _, t in ipairs(r.tasks or {}) do
-      copy_task(get_task(run, t.name), t)
+      copy_task(get_task(run, t.name), t, true)
     end
   end
   s.pool = util.value(result.pool)
@@ -181,6 +199,68 @@ local function run_header(run)
   return table.concat(parts, "  ")
 end
 
+--- What a task's line says after its duration: a candidate's score, and the winner.
+local function task_extra(t, picked)
+  local extra = {}
+  if t.score then
+    extra[#extra + 1] = "score " .. tree.score(t.score)
+  end
+  if picked and picked == t.name then
+    extra[#extra + 1] = "winner"
+  end
+  if (t.attempt or 0) > 1 then
+    extra[#extra + 1] = "attempt " .. t.attempt
+  end
+  if t.exit_code and t.exit_code ~= 0 then
+    extra[#extra + 1] = "exit " .. t.exit_code
+  end
+  if t.state == "queued" and t.reason then
+    extra[#extra + 1] = t.reason
+  end
+  if t.worktree then
+    extra[#extra + 1] = t.worktree
+  end
+  return extra
+end
+
+--- The lines of a run's tasks, nested (see treelane.tree): a matrix task's line sums up its
+--- expansions; a best-of-N task's names its winner and sums up its candidates; a spawner's
+--- sums up the tasks it added.
+local function task_lines(run, lines, about)
+  local roots = tree.build(run.tasks)
+  local width = 4
+  tree.walk(roots, function(node, depth)
+    width = math.max(width, 2 * depth + #node.name)
+  end)
+  tree.walk(roots, function(node, depth, parent)
+    local name = string.rep("  ", depth) .. node.name
+    local t = node.task
+    local line
+    if t == nil then -- a matrix task: its expansions follow
+      line = string.format("  %-" .. width .. "s  %s", name, tree.summary(node))
+    else
+      local picked = parent and parent.task and parent.task.picked
+      local extra = task_extra(t, picked)
+      if #node.children > 0 then
+        local what = t.kind == "pick" and "candidates " or "children "
+        if t.picked then
+          table.insert(extra, 1, "picked " .. t.picked)
+        end
+        table.insert(extra, t.picked and 2 or 1, what .. tree.summary(node))
+      end
+      line = string.format(
+        "  %-" .. width .. "s  %-11s  %8s  %s",
+        name,
+        t.state or "?",
+        util.duration(t.duration_ms),
+        table.concat(extra, "  ")
+      )
+    end
+    lines[#lines + 1] = (line:gsub("%s+$", ""))
+    about[#lines] = { run = run.run, task = t and t.name, group = t == nil and node.name or nil }
+  end)
+end
+
 --- The lines of the status view, and what each line is about ({ run, task }).
 --- `only`: show that run alone.
 function M.render(client_id, root, only)
@@ -209,30 +289,7 @@ function M.render(client_id, root, only)
     local run = runs[i]
     lines[#lines + 1] = run_header(run)
     about[#lines] = { run = run.run }
-    local width = 4
-    for _, t in ipairs(run.tasks) do
-      width = math.max(width, #t.name)
-    end
-    for _, t in ipairs(run.tasks) do
-      local extra = {}
-      if (t.attempt or 0) > 1 then
-        extra[#extra + 1] = "attempt " .. t.attempt
-      end
-      if t.exit_code and t.exit_code ~= 0 then
-        extra[#extra + 1] = "exit " .. t.exit_code
-      end
-      if t.worktree then
-        extra[#extra + 1] = t.worktree
-      end
-      lines[#lines + 1] = string.format(
-        "  %-" .. width .. "s  %-11s  %8s  %s",
-        t.name,
-        t.state or "?",
-        util.duration(t.duration_ms),
-        table.concat(extra, "  ")
-      ):gsub("%s+$", "")
-      about[#lines] = { run = run.run, task = t.name }
-    end
+    task_lines(run, lines, about)
     lines[#lines + 1] = ""
     about[#lines] = {}
   end
