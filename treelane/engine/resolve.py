@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from treelane.engine import git, merge, results, snapshot
+from treelane.engine import git, merge, results, rungraph, snapshot
 from treelane.engine.conflicts import InputConflict, culprits
 from treelane.engine.resolutions import RESULT as RESULT
 from treelane.engine.resolutions import has_markers, wt_id
@@ -62,6 +62,9 @@ def inputs_of(engine: Engine, run_id: str, task: str | None) -> list[tuple[str, 
     """(name, result commit) of what a task (or, for None, the run's result) merges."""
     run = results.run_info(engine.store, run_id)
     names = run.sinks if task is None else run.needs.get(task, [])
+    graph = rungraph.needs_of(engine, run_id)  # with expansions and spawned tasks
+    if graph is not None:
+        names = graph.sinks if task is None else graph.needs.get(task, [])
     if task is not None:
         results.task_info(engine.store, run, task)  # unknown task: a clear error
     named = []
