@@ -17,7 +17,9 @@ if python == nil or python == "" then
   vim.cmd("cquit 2")
 end
 
+-- TREELANE_TEST_BATCH=0: task states one notification each (the plugin asks for batches).
 require("treelane").setup({
   cmd = { python, "-m", "treelane", "serve" },
   status_window = "split",
+  init_options = vim.env.TREELANE_TEST_BATCH == "0" and { batchTaskState = false } or nil,
 })

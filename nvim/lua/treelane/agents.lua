@@ -4,7 +4,7 @@
 --
 -- `treelane/taskState` says where a task belongs (`group`, `parent`) but not its score or
 -- which candidate won: those come from `treelane.status`, fetched again (once per run,
--- debounced) when a candidate or a pick node reaches a final state.
+-- debounced) when a candidate or a pick node reaches a final state, and when a run finishes.
 
 local client = require("treelane.client")
 local status = require("treelane.status")
@@ -52,6 +52,12 @@ function M.task_state(cid, p)
   if is_candidate or is_pick then
     M.refetch(cid, p.run)
   end
+end
+
+--- After `treelane/runFinished`: the server's snapshot of the run puts its tasks in the
+--- run's order (tasks added at run time show up live in the order they first changed).
+function M.run_finished(cid, p)
+  M.refetch(cid, p.run, 0)
 end
 
 local function pick(ctx, exec)

@@ -86,6 +86,7 @@ local handlers = {
   ["treelane/runFinished"] = function(_, params, ctx)
     local run = status.run_finished(ctx.client_id, params)
     status.refresh_view(ctx.client_id)
+    agents.run_finished(ctx.client_id, params)
     redraw_statusline()
     if M.config.notify_run_finished then
       local counts = {}
