@@ -96,6 +96,8 @@ def test_status_view_groups_agent_tasks_and_pick_and_resolve_work(
         "pick of a number out of range is the server's error",
         "the view moves the winner to the picked candidate",
         "dependents re-ran from the picked candidate",
+        "the failure says why and how to resolve it",
+        "the status view shows why the run failed",
         "resolve lists the children's conflict",
         "the resolution is the dependent's input",
     ):

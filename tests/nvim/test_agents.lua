@@ -13,30 +13,33 @@ local treelane = require("treelane")
 local STATUS = "treelane://status"
 local batched = vim.env.TREELANE_TEST_BATCH ~= "0"
 
---- The lines of run `run` in the status view (after its header, to the blank line), and
---- its header.
+--- The task lines of run `run` in the status view (after its header and reason, to the
+--- blank line), its header and its reason line.
 local function run_block(run)
   local lines = h.buffer_lines(STATUS) or {}
   local i = h.find_line(lines, "^" .. run .. "  ")
   if i == nil then
     return nil
   end
-  local out = {}
+  local out, reason = {}, nil
+  if (lines[i + 1] or ""):match("^  reason: ") then
+    i, reason = i + 1, lines[i + 1]
+  end
   for j = i + 1, #lines do
     if lines[j] == "" then
       break
     end
     out[#out + 1] = lines[j]
   end
-  return out, lines[i]
+  return out, lines[i - (reason and 1 or 0)], reason
 end
 
 --- Wait until the status view's lines of `run` satisfy `pred(block, header)`; the block.
 local function wait_view(what, run, pred)
-  local block, header
+  local block, header, reason
   local ok = vim.wait(30000, function()
-    block, header = run_block(run)
-    return block ~= nil and pred(block, header)
+    block, header, reason = run_block(run)
+    return block ~= nil and pred(block, header, reason)
   end, 20)
   if not ok then
     error(string.format("timed out waiting for the status view to show %s; it shows:\n%s\nnotifications:\n%s",
@@ -205,23 +208,40 @@ local function main()
   h.check("dependents re-ran from the picked candidate", h.git("show", run_result(b) .. ":shipped.txt") == "impl 3\n")
 
   -- A spawner whose children conflict: resolve the dependent's inputs, then resume.
+  from = #h.notes + 1
   local k = h.start("clashing")
   h.check("clashing run failed", h.finished(k) == "failed")
+  local said = h.wait_note("(clashing run " .. k .. " failed in .*)", from)
+  h.check("the failure says why and how to resolve it",
+    said:find(": task done failed: inputs plan.left and plan.right conflict in notes.txt (add/add); "
+      .. "resolve with :Treelane resolve " .. k .. " done", 1, true) ~= nil, said)
+  block = wait_view("the run's reason", k, function(_, header, reason)
+    return header:match("  failed  ") ~= nil
+      and reason == "  reason: task done failed: inputs plan.left and plan.right conflict in notes.txt (add/add)"
+  end)
+  h.check("the status view shows why the run failed", true)
   local completed = vim.fn.getcompletion("Treelane resolve " .. k .. " ", "cmdline")
   h.check("resolve completes the run's tasks", vim.tbl_contains(completed, "done"), vim.inspect(completed))
-  vim.fn.setqflist({}, "r")
-  vim.cmd("Treelane resolve " .. k .. " done")
   local qf
-  h.wait_for("the resolve quickfix list", function()
-    qf = vim.fn.getqflist()
-    return #qf > 0
-  end)
-  local conflicted = vim.fn.fnamemodify(vim.fn.bufname(qf[1].bufnr), ":p")
+  local function resolve(cmd)
+    vim.fn.setqflist({}, "r")
+    vim.cmd(cmd)
+    h.wait_for("the resolve quickfix list of " .. cmd, function()
+      qf = vim.fn.getqflist()
+      return #qf > 0
+    end)
+    return vim.fn.fnamemodify(vim.fn.bufname(qf[1].bufnr), ":p")
+  end
+  -- Without a task: the task whose inputs conflict (done); named: the same worktree again.
+  local conflicted = resolve("Treelane resolve " .. k)
   h.check("resolve lists the children's conflict", #qf == 1 and conflicted:match("/notes%.txt$") ~= nil
     and conflicted ~= h.repo .. "/notes.txt"
     and qf[1].text == "add/add conflict between plan.left and plan.right"
     and h.read_file(conflicted):find("<<<<<<< ", 1, true) ~= nil
-    and qf[1].lnum == 1, vim.inspect(qf) .. " " .. conflicted)
+    and qf[1].lnum == 1
+    and vim.fn.getqflist({ title = 0 }).title == "treelane resolve " .. k .. "/done", vim.inspect(qf) .. " " .. conflicted)
+  h.check("resolve of the task by name opens the same", resolve("Treelane resolve " .. k .. " done") == conflicted
+    and #qf == 1)
   h.write_file(conflicted, "left and right\n")
   from = #h.notes + 1
   vim.cmd("Treelane resume " .. k)

@@ -95,14 +95,22 @@ local handlers = {
       end
       table.sort(counts)
       local level = params.state == "succeeded" and vim.log.levels.INFO or vim.log.levels.WARN
-      util.notify(string.format(
+      local msg = string.format(
         "%s run %s %s in %s (%s)",
         params.workflow or run.workflow or "?",
         params.run,
         params.state,
         util.duration(params.duration_ms),
         table.concat(counts, ", ")
-      ), level)
+      )
+      if run.reason then
+        msg = msg .. ": " .. run.reason
+      end
+      if run.conflicts and #run.conflicts > 0 then
+        local task = status.conflicted_task(run)
+        msg = msg .. string.format("; resolve with :Treelane resolve %s%s", params.run, task and (" " .. task) or "")
+      end
+      util.notify(msg, level)
     end
     user_event("TreelaneRunFinished", params)
   end,

@@ -6,6 +6,7 @@
 -- to one (<CR>, :cnext, :cc) loads the result's blob there (BufReadCmd) and puts the
 -- base's blob beside it in diff mode (BufWinEnter). Blobs are read with `git show`.
 
+local status = require("treelane.status")
 local util = require("treelane.util")
 
 local M = {}
@@ -257,9 +258,19 @@ function M.register(sub, h)
   end
   sub.diff = with_run(has_result, "finished (with a result)", M.diff)
   sub.show = with_run(has_result, "finished (with a result)", M.show)
+  -- Without a task: the task whose inputs conflict, else the run's final tasks.
   sub.resolve = with_run(function(r)
     return r.state == "failed"
-  end, "failed", M.resolve)
+  end, "failed", function(ctx, exec, run, task)
+    if task then
+      M.resolve(ctx, exec, run, task)
+      return
+    end
+    exec(ctx.cid, "treelane.status", { run = run }, function(result)
+      status.snapshot(ctx.cid, result)
+      M.resolve(ctx, exec, run, status.conflicted_task(status.run(ctx.cid, run)))
+    end)
+  end)
 end
 
 return M

@@ -110,6 +110,8 @@ function M.run_finished(client_id, p)
   run.state = p.state
   run.duration_ms = util.value(p.duration_ms)
   run.counts = util.value(p.counts)
+  run.reason = util.value(p.reason)
+  run.conflicts = util.value(p.conflicts)
   run.finished = run.finished or os.time()
   return run
 end
@@ -120,11 +122,18 @@ function M.snapshot(client_id, result)
   for _, r in ipairs(result.runs or {}) do
     local run = get_run(client_id, r.run, r.workflow)
     run.state = r.state
+    run.reason, run.conflicts = util.value(r.reason), util.value(r.conflicts)
     run.started = util.epoch(r.started) or run.started
     run.finished = util.epoch(r.finished)
+    local before = run.index
     run.tasks, run.index = {}, {}
     for _, t in ipairs(r.tasks or {}) do
-      copy_task(get_task(run, t.name), t, true)
+      local task = get_task(run, t.name)
+      copy_task(task, t, true)
+      local old = before[t.name]
+      if task.error == nil and old and old.state == task.state then
+        task.error = old.error -- status has no task errors: keep the notification's
+      end
     end
   end
   s.pool = util.value(result.pool)
@@ -149,6 +158,20 @@ end
 
 function M.run(client_id, id)
   return store(client_id).runs[id]
+end
+
+--- The task of a failed run whose inputs conflict (nil: none, or the run's final tasks do).
+function M.conflicted_task(run)
+  if run == nil then
+    return nil
+  end
+  for _, t in ipairs(run.tasks) do
+    if t.state == "failed" and type(t.error) == "string" and t.error:find(" conflict in ", 1, true) then
+      return t.name
+    end
+  end
+  local named = type(run.reason) == "string" and run.reason:match("^task (.-) failed: inputs .* conflict in ")
+  return named and run.index[named] and named or nil
 end
 
 --- How many tasks of unfinished runs are running right now.
@@ -289,6 +312,10 @@ function M.render(client_id, root, only)
     local run = runs[i]
     lines[#lines + 1] = run_header(run)
     about[#lines] = { run = run.run }
+    if run.reason and run.state ~= "running" then
+      lines[#lines + 1] = "  reason: " .. run.reason
+      about[#lines] = { run = run.run }
+    end
     task_lines(run, lines, about)
     lines[#lines + 1] = ""
     about[#lines] = {}
