@@ -118,6 +118,9 @@ local function main()
   end
   h.check("expansions keep their group", run and #run.tasks == 4 and run.tasks[1].group == "test",
     vim.inspect(run and run.tasks))
+  local cancellable = vim.fn.getcompletion("Treelane cancel " .. m .. " ", "cmdline")
+  h.check("cancel completes the matrix task and its expansions",
+    cancellable[1] == "test" and vim.tbl_contains(cancellable, "test[shard=4]"), vim.inspect(cancellable))
   h.write_file(vim.env.TREELANE_TEST_GATE, "go\n")
   block = wait_view("test 3/4 succeeded, 1 failed", m, function(b, header)
     return b[1]:match("^  test%s+3/4 succeeded, 1 failed$") ~= nil and header:match("^" .. m .. "  matrix  failed") ~= nil

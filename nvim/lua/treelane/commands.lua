@@ -4,6 +4,7 @@ local agents = require("treelane.agents")
 local client = require("treelane.client")
 local review = require("treelane.review")
 local status = require("treelane.status")
+local tree = require("treelane.tree")
 local util = require("treelane.util")
 local workflows = require("treelane.workflows")
 
@@ -488,7 +489,15 @@ local completers = {
   start = function(i, _, cid)
     return i == 1 and workflows.names(cid) or {}
   end,
-  cancel = run_then_task,
+  -- A matrix task's own name cancels every expansion of it.
+  cancel = function(i, words, cid)
+    local names = run_then_task(i, words, cid)
+    local run = i == 2 and status.run(cid, words[3])
+    if run then
+      names = vim.list_extend(tree.matrix_names(run.tasks), names)
+    end
+    return names
+  end,
   resume = function(i, _, cid)
     return i == 1 and run_ids(cid) or {}
   end,

@@ -133,6 +133,21 @@ function M.candidates(tasks, name)
   return out
 end
 
+--- The matrix tasks among `tasks`: groups that are no task of their own (their expansions are).
+function M.matrix_names(tasks)
+  local names, seen, own = {}, {}, {}
+  for _, t in ipairs(tasks) do
+    own[t.name] = true
+  end
+  for _, t in ipairs(tasks) do
+    if t.group and not own[t.group] and not seen[t.group] then
+      seen[t.group] = true
+      names[#names + 1] = t.group
+    end
+  end
+  return names
+end
+
 --- The names of the best-of-N tasks (pick nodes) among `tasks`: those of kind "pick", and
 --- tasks that are the group of others (only candidates have a group that is a task).
 function M.pick_nodes(tasks)
