@@ -48,7 +48,7 @@ function M.task_state(cid, p)
   local group = util.value(p.group)
   local is_candidate = group ~= nil and run.index[group] ~= nil
   local t = run.index[p.task]
-  local is_pick = t ~= nil and (t.kind == "pick" or #tree.candidates(run.tasks, p.task) > 0)
+  local is_pick = t ~= nil and (t.kind == "pick" or run.groups[p.task] == true)
   if is_candidate or is_pick then
     M.refetch(cid, p.run)
   end

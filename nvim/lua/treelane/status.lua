@@ -37,6 +37,7 @@ local function get_run(client_id, id, workflow)
       state = "running",
       tasks = {},
       index = {},
+      groups = {}, -- group name -> true: matrix tasks and best-of-N tasks
       started = os.time(),
       seq = seq,
     }
@@ -91,13 +92,23 @@ function M.started(client_id, result)
   for _, name in ipairs(result.tasks or {}) do
     get_task(run, name)
   end
+  run.tree = nil
   return run
 end
 
 --- A `treelane/taskState` notification.
 function M.task_state(client_id, p)
   local run = get_run(client_id, p.run)
-  copy_task(get_task(run, p.task), p)
+  local known = run.index[p.task] ~= nil
+  local t = get_task(run, p.task)
+  local group, parent = t.group, t.parent
+  copy_task(t, p)
+  if t.group then
+    run.groups[t.group] = true
+  end
+  if not known or t.group ~= group or t.parent ~= parent then
+    run.tree = nil -- the nesting changed (see task_lines)
+  end
   if p.state == "queued" or p.state == "running" then
     run.state, run.finished = "running", nil
   end
@@ -126,10 +137,13 @@ function M.snapshot(client_id, result)
     run.started = util.epoch(r.started) or run.started
     run.finished = util.epoch(r.finished)
     local before = run.index
-    run.tasks, run.index = {}, {}
+    run.tasks, run.index, run.groups, run.tree = {}, {}, {}, nil
     for _, t in ipairs(r.tasks or {}) do
       local task = get_task(run, t.name)
       copy_task(task, t, true)
+      if task.group then
+        run.groups[task.group] = true
+      end
       local old = before[t.name]
       if task.error == nil and old and old.state == task.state then
         task.error = old.error -- status has no task errors: keep the notification's
@@ -250,13 +264,18 @@ end
 --- expansions; a best-of-N task's names its winner and sums up its candidates; a spawner's
 --- sums up the tasks it added.
 local function task_lines(run, lines, about)
-  local roots = tree.build(run.tasks)
-  local width = 4
-  tree.walk(roots, function(node, depth)
-    width = math.max(width, 2 * depth + #node.name)
-  end)
-  tree.walk(roots, function(node, depth, parent)
-    local name = string.rep("  ", depth) .. node.name
+  -- The nesting is kept until tasks join the run or move; states are read as they are now.
+  if run.tree == nil then
+    local roots, width = tree.build(run.tasks), 4
+    tree.walk(roots, function(node, depth)
+      node.label = string.rep("  ", depth) .. node.name
+      width = math.max(width, #node.label)
+    end)
+    run.tree = { roots = roots, width = width }
+  end
+  local width = run.tree.width
+  tree.walk(run.tree.roots, function(node, _, parent)
+    local name = node.label
     local t = node.task
     local line
     if t == nil then -- a matrix task: its expansions follow
