@@ -3,8 +3,9 @@ tests/nvim/test_agents.lua against the real server in a fresh git repository.
 
 The status view nests a matrix's expansions, a spawner's tasks and best-of-N candidates under
 their task with a summary, live; ``:Treelane pick`` re-points a best-of-3; a spawner whose
-children conflict is resolved through the quickfix list and resumed. The system's Neovim
-(0.7.2) gets task states batched (the plugin's default), the 0.11 build one by one.
+children conflict is resolved through the quickfix list and resumed. The 0.11 build gets task
+states batched (the plugin's default; test_workflow.lua runs so on both), the system's Neovim
+(0.7.2) one by one.
 """
 
 from __future__ import annotations
@@ -81,14 +82,15 @@ def test_status_view_groups_agent_tasks_and_pick_and_resolve_work(
     nvim = system_nvim() if which == "system" else pypi_nvim()
     gate = tmp_path / "gate"
     repo = repokit.make_repo(tmp_path / "repo", WORKFLOWS.replace("@GATE@", str(gate)))
-    batch = "1" if which == "system" else "0"
+    batch = "0" if which == "system" else "1"
     env = {"TREELANE_TEST_GATE": str(gate), "TREELANE_TEST_BATCH": batch}
     report = run_script(nvim, HERE / "test_agents.lua", repo, tmp_path, env)
     assert gate.exists()
     for name in (
         "matrix group line sums up its running expansions",
         "matrix of 4 with one failing expansion: grouped with the summary",
-        "task states arrived " + ("batched" if which == "system" else "one by one"),
+        "task states arrived " + ("one by one" if which == "system" else "batched"),
+        "one TreelaneTaskState per change",
         "spawned tasks nest under their spawner (live)",
         "spawned tasks nest under their spawner (snapshot)",
         "best-of-3 lists its candidates with scores and the winner",

@@ -88,16 +88,27 @@ local function main()
   h.check("batchTaskState as configured", (c.config.init_options or {}).batchTaskState == batched,
     vim.inspect(c.config.init_options))
   -- Count the two forms of treelane/taskState as they reach the plugin.
-  local forms = { batch = 0, single = 0 }
+  local forms = { batch = 0, single = 0, changes = 0, events = 0, with_data = 0 }
   local handle = c.handlers["treelane/taskState"]
   c.handlers["treelane/taskState"] = function(err, params, ctx, config)
     if params.changes then
       forms.batch = forms.batch + 1
+      forms.changes = forms.changes + #params.changes
     else
       forms.single = forms.single + 1
+      forms.changes = forms.changes + 1
     end
     return handle(err, params, ctx, config)
   end
+  vim.api.nvim_create_autocmd("User", {
+    pattern = "TreelaneTaskState",
+    callback = function(args)
+      forms.events = forms.events + 1
+      if args.data and args.data.task and args.data.changes == nil then
+        forms.with_data = forms.with_data + 1
+      end
+    end,
+  })
 
   -- A matrix of 4, one expansion failing, watched live in the status view.
   local m = h.start("matrix")
@@ -135,6 +146,8 @@ local function main()
   h.check("task states arrived " .. (batched and "batched" or "one by one"),
     batched and forms.batch > 0 and forms.single == 0 or (not batched and forms.single > 0 and forms.batch == 0),
     vim.inspect(forms))
+  h.check("one TreelaneTaskState per change", forms.events == forms.changes
+    and (vim.fn.has("nvim-0.8") == 0 or forms.with_data == forms.events), vim.inspect(forms))
 
   -- A spawner whose tasks spawn again: nested by depth, live (no status request), then the
   -- same from the server's snapshot.
