@@ -5,7 +5,8 @@ The status view nests a matrix's expansions, a spawner's tasks and best-of-N can
 their task with a summary, live; ``:Treelane pick`` re-points a best-of-3; a spawner whose
 children conflict is resolved through the quickfix list and resumed. The 0.11 build gets task
 states batched (the plugin's default; test_workflow.lua runs so on both), the system's Neovim
-(0.7.2) one by one.
+(0.7.2) one by one. test_tree.lua checks the nesting module alone, for shapes the runs here
+do not make.
 """
 
 from __future__ import annotations
@@ -102,5 +103,15 @@ def test_status_view_groups_agent_tasks_and_pick_and_resolve_work(
         "the status view shows why the run failed",
         "resolve lists the children's conflict",
         "the resolution is the dependent's input",
+    ):
+        assert passed(report, name), (name, report["passed"])
+
+
+def test_task_tree_shapes_without_a_server(tmp_path: Path) -> None:
+    report = run_script(system_nvim(), HERE / "test_tree.lua", tmp_path, tmp_path)
+    for name in (
+        "a group with a failure still running is running",
+        "a spawned matrix nests under its spawner",
+        "no task is lost to a loop of parents",
     ):
         assert passed(report, name), (name, report["passed"])

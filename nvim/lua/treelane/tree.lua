@@ -45,6 +45,19 @@ function M.build(tasks)
       hang(node, t.parent)
     end
   end
+  -- Whatever hangs in a loop of parents (no server sends one) still gets a line.
+  local reached = {}
+  M.walk(roots, function(node)
+    reached[node.name] = true
+  end)
+  for _, t in ipairs(tasks) do
+    if not reached[t.name] then
+      roots[#roots + 1] = nodes[t.name]
+      M.walk({ nodes[t.name] }, function(node)
+        reached[node.name] = true
+      end)
+    end
+  end
   return roots
 end
 
