@@ -1,14 +1,18 @@
 """SIGKILL of ``treelane merge``'s whole process group (the CLI, its server, git) half-way.
 
 Seeded kill points: a delay after the merge's journal entry appears in the store, or the
-moment git's index.lock exists. After each kill the next treelane command (``status``)
+moment git's index.lock exists. Seeded victims: everything (the CLI's process group and
+its server's, which has a session of its own, git included), or the CLI alone (its
+server goes on with the merge). After each kill the next treelane command (``status``)
 must leave the main worktree either as before the merge or as after it (files, index and
-branch; the user's uncommitted edits intact either way) and no lock file behind.
+branch; the user's uncommitted edits intact either way) and no lock file behind: a merge
+that a live server is still doing is waited for, one whose process died is finished.
 ``TREELANE_KILL_SEEDS`` sets how many seeds run (default 6; 24 for the full count).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -18,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from clikit import git, lines, make_repo, treelane
 
@@ -87,10 +92,18 @@ def merge_and_kill(repo: Path, run: str, rng: random.Random) -> str:
             hit = f"journal + {delay * 1000:.0f} ms"
             break
         time.sleep(0.001)
+    victims = rng.choice(["everything", "everything", "the CLI"])
     if proc.poll() is None:
+        servers = []
+        with contextlib.suppress(psutil.Error):
+            servers = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
         os.killpg(proc.pid, signal.SIGKILL)
+        if victims == "everything":
+            for pid in servers:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)  # a server leads its own group
     proc.wait()
-    return hit
+    return f"{hit}, killed {victims}"
 
 
 @pytest.mark.timeout(900)

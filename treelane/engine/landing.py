@@ -167,13 +167,26 @@ def apply(engine: Engine, p: Plan) -> str:
         return p.after
 
 
-def recover(engine: Engine) -> list[int]:
-    """Finish the merges a dead treelane process left half-done; their ids."""
+LIVE_MERGE_WAIT = 120.0  # s: how long to wait for another live process's merge to end
+
+
+def recover(engine: Engine, wait: float = LIVE_MERGE_WAIT) -> list[int]:
+    """Finish the merges a dead treelane process left half-done; their ids.
+
+    A merge another live process is doing (e.g. the server of a ``treelane merge`` whose
+    CLI was killed: the server goes on) is waited for, up to ``wait`` s, so that nothing
+    reads the worktree half-way through; if that process dies meanwhile, its merge is
+    finished here."""
     repo = engine.ws.root
     finished = []
     for row in engine.store.query("SELECT * FROM merges WHERE state = 'pending' ORDER BY id"):
-        if row["owner_pid"] == os.getpid() or not _gone(row["owner_pid"], row["owner_started"]):
+        if row["owner_pid"] == os.getpid():
             continue
+        if not _gone(row["owner_pid"], row["owner_started"]):
+            died = _wait_for_owner(engine, row, wait)
+            if died is None:
+                continue
+            row = died
         ref = f"refs/heads/{row['into_branch']}"
         tip = git.run(["rev-parse", "--verify", "--quiet", ref], repo, check=False).stdout.strip()
         wt = Path(row["worktree"]) if row["worktree"] else None
@@ -199,6 +212,20 @@ def recover(engine: Engine) -> list[int]:
 
 
 # --- internals ---------------------------------------------------------------------------
+
+
+def _wait_for_owner(engine: Engine, row: dict[str, Any], wait: float) -> dict[str, Any] | None:
+    """The pending merge's row once its live owner died (to finish it here), or None when
+    the owner finished it or is still at it after ``wait`` s."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = engine.store.one("SELECT * FROM merges WHERE id = ?", (row["id"],))
+        if now is None or now["state"] != "pending":
+            return None
+        if _gone(now["owner_pid"], now["owner_started"]):
+            return now
+    return None
 
 
 def _merged_before(engine: Engine, run: str, task: str | None, into: str, tip: str) -> bool:
