@@ -120,7 +120,7 @@ def test_the_workers_never_see_the_coordinators_path(engines, repo, git, dask, m
     real, sent = client.submit, []
 
     def spy(fn: Any, *args: Any, **kw: Any) -> Any:
-        sent.append(pickle.dumps(args))
+        sent.append((fn.__name__, pickle.dumps(args)))
         return real(fn, *args, **kw)
 
     monkeypatch.setattr(client, "submit", spy)
@@ -133,9 +133,11 @@ def test_the_workers_never_see_the_coordinators_path(engines, repo, git, dask, m
     for text in (pwd, env, common):
         assert str(repo) not in text
     assert "/treelane/" in pwd and common.endswith("repo.git")  # the worker's own clone
-    # What went to the cluster: a spec (names, command, commits) and a bundle, no path.
-    assert len(sent) == 1
-    assert str(repo).encode() not in sent[0]
+    # What went to the cluster: one attempt (a spec: names, command, commits) and, before
+    # it, each worker's preparation (a key, a commit, a bundle); no path anywhere.
+    assert sorted(name for name, _ in sent) == ["prepare", "prepare", "run_attempt"]
+    for _, data in sent:
+        assert str(repo).encode() not in data
 
 
 def test_fan_out_wider_than_a_workers_slots(engines, repo, dask) -> None:

@@ -16,8 +16,9 @@ import os
 import secrets
 import threading
 import time
+from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from treelane.engine import git
 from treelane.engine.attempt import AttemptResult, AttemptSpec
@@ -49,6 +50,19 @@ def check_address(address: str) -> None:
         )
 
 
+class AttemptTimes(NamedTuple):
+    """Where one attempt's time went: (phase, seconds) in order, coordinator and worker.
+
+    Phases: ``bundle`` (made or waited for here), ``queue`` (submitted until it started on
+    the worker), the worker's ``receive``, ``acquire``, ``command``, ``snapshot`` and
+    ``result_bundle``, ``return`` (until the answer was here) and ``fetch`` (here).
+    """
+
+    task: str
+    worker: str
+    phases: tuple[tuple[str, float], ...]
+
+
 class DaskBackend:
     """Attempts on the Dask cluster whose scheduler is at ``address``."""
 
@@ -66,6 +80,9 @@ class DaskBackend:
         # Bundles already made, by (commit, what the workers had): fan-out tasks share one.
         self._bundles: dict[tuple[str, tuple[str, ...]], bytes | None] = {}
         self._bundles_lock = threading.Lock()
+        self._prepared: dict[str, Any] = {}  # worker -> its prepare future (None: done)
+        self._prepare_lock = threading.Lock()
+        self.timings: deque[AttemptTimes] = deque(maxlen=1000)  # the latest attempts' phases
 
     # --- connection --------------------------------------------------------
 
@@ -150,6 +167,51 @@ class DaskBackend:
                 self._bundles[key] = bundles.create(repo, commit, have)
             return self._bundles[key]
 
+    def _prepare(self, client: Any, repo: Path, spec: AttemptSpec, key: str) -> None:
+        """Ready every worker that has had nothing from here yet, once and all at once.
+
+        Each gets the whole history of the input (one bundle, made once for all of them)
+        and as many idle worktrees as it has threads, in one Dask task pinned to it. Later
+        attempts then carry only the commits the workers lack (usually nothing, or a
+        bundle of one commit) instead of each carrying the whole history and making a
+        worktree while the others wait for the same cores. A worker that joins later is
+        readied by the first attempt after it joined; one that fails to get ready gets the
+        whole history with its attempts, as before.
+        """
+        from treelane.engine.cluster.worker import prepare
+
+        workers = client.scheduler_info().get("workers", {})
+        waits: list[tuple[str, Any]] = []
+        with self._prepare_lock:
+            new = [w for w in workers if w not in self._prepared]
+            if new:
+                bundle = self._bundle(repo, spec.input_commit, [])
+                for w in new:
+                    self._prepared[w] = client.submit(
+                        prepare,
+                        key,
+                        spec.input_commit,
+                        bundle,
+                        int(workers[w].get("nthreads", 1)),
+                        spec.setup,
+                        key=f"treelane-prepare-{key}-{secrets.token_hex(4)}",
+                        workers=[w],
+                        allow_other_workers=False,
+                        pure=False,
+                    )
+            waits = [(w, f) for w, f in self._prepared.items() if w in workers]
+        for w, future in waits:
+            if future is None:
+                continue
+            try:
+                future.result()
+            except Exception:  # lost or failing: its attempts carry what it needs
+                pass
+            else:
+                self._learn(w, spec.input_commit)
+            with self._prepare_lock:
+                self._prepared[w] = None  # done (whichever way): later attempts do not wait
+
     def _have(self, client: Any) -> list[str]:
         """Commits every current worker holds (the bundle leaves them out)."""
         workers = list(client.scheduler_info().get("workers", {}))
@@ -202,7 +264,7 @@ class DaskBackend:
         if lacking:
             return _failed(spec, began, lacking, False)
         try:
-            answer = self._submit(client, repo, spec, key, topic, cancel.name)
+            answer, before, back = self._submit(client, repo, spec, key, topic, cancel.name)
         except RequestFailed as exc:
             return _failed(spec, began, str(exc), io.cancel.is_set())
         except Exception as exc:  # the cluster gave up on it (KilledWorker and the like)
@@ -212,6 +274,7 @@ class DaskBackend:
             with contextlib.suppress(Exception):
                 client.unsubscribe_topic(topic)
         res: AttemptResult = answer.result
+        t_fetch = time.perf_counter()
         with lock:
             for text in res.lines[seen.get(answer.incarnation, 0) :]:
                 io.line(text)
@@ -223,16 +286,26 @@ class DaskBackend:
             if git.tree_of(repo, answer.commit) != res.tree:
                 raise RequestFailed(f"the result bundle of {spec.task} does not hold its tree")
         self._learn(res.where, spec.input_commit, answer.commit)
+        phases = [*before, *answer.timings, ("return", max(0.0, back))]
+        phases.append(("fetch", time.perf_counter() - t_fetch))
+        self.timings.append(AttemptTimes(spec.task, res.where, tuple(phases)))
         return res
 
     def _submit(
         self, client: Any, repo: Path, spec: AttemptSpec, key: str, topic: str, cancel: str
-    ) -> Any:
+    ) -> tuple[Any, tuple[tuple[str, float], ...], float]:
+        """The answer, the phases before the worker started, and the time it took back."""
         from treelane.engine.cluster.worker import run_attempt
 
+        t0 = time.perf_counter()
+        self._prepare(client, repo, spec, key)
+        ready = time.perf_counter() - t0
         have = self._have(client)
         for _ in range(3):
+            t0 = time.perf_counter()
             bundle = self._bundle(repo, spec.input_commit, have)
+            made = time.perf_counter() - t0
+            sent = time.time()
             self.submitted += 1
             future = client.submit(
                 run_attempt,
@@ -246,9 +319,14 @@ class DaskBackend:
                 resources=dict(spec.resources) or None,
             )
             try:
-                return future.result()
+                answer = future.result()
             except bundles.MissingObjects:
                 have = []  # the worker lacks what we thought all had: the whole history
+                continue
+            back = time.time() - answer.began - sum(d for _, d in answer.timings)
+            queued = max(0.0, answer.began - sent)
+            before = (("prepare", ready), ("bundle", made), ("queue", queued))
+            return answer, before, back
         raise RequestFailed(f"could not send the input of {spec.task} to a Dask worker")
 
 
