@@ -162,20 +162,25 @@ def status(p: Printer, result: dict[str, Any], one_run: bool) -> None:
         )
         if r.get("reason"):
             p.line(f"reason: {r['reason']}", "bold red")
+        if r.get("dashboard"):
+            p.line(f"ran on the Dask cluster · dashboard {r['dashboard']}", "dim")
+        on_workers = any(t.get("worker") for t in r["tasks"])
         p.table(
-            ["task", "state", "attempt", "worktree", "exit", "duration"],
+            ["task", "state", "attempt", *(["worker"] if on_workers else []), "worktree",
+             "exit", "duration"],
             [
                 [
                     t["name"],
                     task_state_text(t),
                     str(t.get("attempt") or 0),
-                    t.get("worktree") or "-",
+                    *([t.get("worker") or "local"] if on_workers else []),
+                    _worktree_cell(t),
                     "-" if t.get("exit_code") is None else str(t["exit_code"]),
                     seconds(t.get("duration_ms")),
                 ]
                 for t in r["tasks"]
             ],
-        )
+        )  # fmt: skip
     elif not runs:
         p.line("no runs yet (start one with: treelane run WORKFLOW)")
     else:
@@ -199,6 +204,19 @@ def status(p: Printer, result: dict[str, Any], one_run: bool) -> None:
         f" · tasks running: {conc.get('running', 0)} of {conc.get('limit')}",
         "dim",
     )
+    c = result.get("cluster")
+    if c:
+        link = c.get("dashboard") or "none yet (a run records it)"
+        p.line(f"executor: dask at {c.get('scheduler')} · dashboard: {link}", "dim")
+
+
+def _worktree_cell(t: dict[str, Any]) -> str:
+    """The worktree id; for a task that ran on a worker, its id there (w2), not the address."""
+    where = t.get("worktree") or "-"
+    worker = t.get("worker")
+    if worker and where.startswith(worker + "/"):
+        return where[len(worker) + 1 :]
+    return str(where)
 
 
 def task_counts(run: dict[str, Any]) -> str:

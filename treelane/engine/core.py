@@ -20,6 +20,7 @@ import psutil
 
 from treelane.engine import (
     backends,
+    clusterinfo,
     critical,
     git,
     landing,
@@ -272,6 +273,7 @@ class Engine:
                 }
                 for i, t in enumerate(wf.tasks)
             )
+        clusterinfo.record(self.store, run_id, self.backend)
         rec = RunRec(run_id, wf, base_commit, now, {t.name: TaskRec(t) for t in wf.tasks})
         rec.use_cache = cache
         started = RunStarted(run_id, wf.name, wf.names(), tags=tags_of(rec))
@@ -442,6 +444,7 @@ class Engine:
                     "UPDATE tasks SET state = 'queued', error = NULL WHERE run = ? AND name = ?",
                     (run_id, name),
                 )
+        clusterinfo.record(self.store, run_id, self.backend)
         run_rec = RunRec(run_id, wf, row["base_commit"], row["started"], recs, idle=idle)
         with contextlib.suppress(ValueError, AttributeError):
             run_rec.use_cache = json.loads(row["settings"] or "{}").get("cache", True) is not False

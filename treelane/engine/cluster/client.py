@@ -130,8 +130,13 @@ class DaskBackend:
         return max(1, sum(int(w.get("nthreads", 1)) for w in info.values()))
 
     def dashboard(self) -> str | None:
+        """The cluster's dashboard link; None without one, or while not connected."""
+        client = self._client
+        if client is None:
+            return None
         with contextlib.suppress(Exception):
-            return str(self.client().dashboard_link)
+            link = client.dashboard_link
+            return str(link) if link else None
         return None
 
     def close(self) -> None:
