@@ -80,6 +80,7 @@ class DaskBackend:
         # Bundles already made, by (commit, what the workers had): fan-out tasks share one.
         self._bundles: dict[tuple[str, tuple[str, ...]], bytes | None] = {}
         self._bundles_lock = threading.Lock()
+        self._making: dict[tuple[str, tuple[str, ...]], threading.Lock] = {}
         self._prepared: dict[str, Any] = {}  # worker -> its prepare future (None: done)
         self._prepare_lock = threading.Lock()
         self.timings: deque[AttemptTimes] = deque(maxlen=1000)  # the latest attempts' phases
@@ -114,7 +115,7 @@ class DaskBackend:
 
     def ready(self) -> None:
         """Connect, and check there is at least one worker (RequestFailed if not)."""
-        workers = self.client().scheduler_info().get("workers", {})
+        workers = _workers(self.client())
         if not workers:
             raise RequestFailed(
                 f"the Dask scheduler at {self.address} has no workers: start some "
@@ -126,7 +127,7 @@ class DaskBackend:
         client = self._client
         if client is None:  # not connected yet (no run started): do not block on connecting
             raise RuntimeError("not connected")
-        info = client.scheduler_info().get("workers", {})
+        info = _workers(client)
         return max(1, sum(int(w.get("nthreads", 1)) for w in info.values()))
 
     def dashboard(self) -> str | None:
@@ -153,7 +154,7 @@ class DaskBackend:
         if not spec.resources:
             return None
         need = dict(spec.resources)
-        for w in client.scheduler_info().get("workers", {}).values():
+        for w in _workers(client).values():
             has = w.get("resources") or {}
             if all(float(has.get(k, 0)) >= v for k, v in need.items()):
                 return None
@@ -164,13 +165,22 @@ class DaskBackend:
         )
 
     def _bundle(self, repo: Path, commit: str, have: list[str]) -> bytes | None:
+        """The bundle of ``commit`` minus ``have``, made once: attempts that need the same
+        one wait for it; different ones are made side by side."""
         key = (commit, tuple(have))
-        with self._bundles_lock:  # one at a time: concurrent tasks wait for the same bundle
-            if key not in self._bundles:
+        with self._bundles_lock:
+            lock = self._making.setdefault(key, threading.Lock())
+        with lock:
+            with self._bundles_lock:
+                if key in self._bundles:
+                    return self._bundles[key]
+            data = bundles.create(repo, commit, have)
+            with self._bundles_lock:
                 if len(self._bundles) >= 8:
                     self._bundles.clear()
-                self._bundles[key] = bundles.create(repo, commit, have)
-            return self._bundles[key]
+                    self._making = {k: v for k, v in self._making.items() if k == key}
+                self._bundles[key] = data
+            return data
 
     def _prepare(self, client: Any, repo: Path, spec: AttemptSpec, key: str) -> None:
         """Ready every worker that has had nothing from here yet, once and all at once.
@@ -185,7 +195,7 @@ class DaskBackend:
         """
         from treelane.engine.cluster.worker import prepare
 
-        workers = client.scheduler_info().get("workers", {})
+        workers = _workers(client)
         waits: list[tuple[str, Any]] = []
         with self._prepare_lock:
             new = [w for w in workers if w not in self._prepared]
@@ -219,7 +229,7 @@ class DaskBackend:
 
     def _have(self, client: Any) -> list[str]:
         """Commits every current worker holds (the bundle leaves them out)."""
-        workers = list(client.scheduler_info().get("workers", {}))
+        workers = list(_workers(client))
         with self._known_lock:
             sets = [self._known.get(w, set()) for w in workers]
         common = set.intersection(*sets) if sets else set()
@@ -285,9 +295,8 @@ class DaskBackend:
                 io.line(text)
             seen[answer.incarnation] = len(res.lines)
         if answer.commit is not None and answer.bundle is not None:
-            bundles.fetch(
-                repo, answer.bundle, answer.commit, f"{RUN_REFS}/{spec.run}/{ref_part(spec.task)}"
-            )
+            into = f"{RUN_REFS}/{spec.run}/{ref_part(spec.task)}"
+            bundles.fetch(repo, answer.bundle, answer.commit, into, verify=False)
             if git.tree_of(repo, answer.commit) != res.tree:
                 raise RequestFailed(f"the result bundle of {spec.task} does not hold its tree")
         self._learn(res.where, spec.input_commit, answer.commit)
@@ -333,6 +342,17 @@ class DaskBackend:
             before = (("prepare", ready), ("bundle", made), ("queue", queued))
             return answer, before, back
         raise RequestFailed(f"could not send the input of {spec.task} to a Dask worker")
+
+
+def _workers(client: Any) -> dict[str, Any]:
+    """Every worker's info (address -> dict). Some Dask releases list only the first five
+    unless asked for all: the cluster's slots, and who holds what, need every one."""
+    try:
+        info = client.scheduler_info(n_workers=-1)
+    except TypeError:  # a release without the argument lists them all
+        info = client.scheduler_info()
+    workers: dict[str, Any] = info.get("workers", {})
+    return workers
 
 
 def _failed(spec: AttemptSpec, began: float, why: str, cancelled: bool) -> AttemptResult:

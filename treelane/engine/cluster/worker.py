@@ -47,6 +47,7 @@ class _Repo:
         self.git_dir = root / "repo.git"
         self.lock = threading.Lock()
         self.adding = threading.Lock()  # one ``git worktree add`` at a time
+        self.receiving = threading.Lock()  # one fetch of a bundle at a time
         self.idle: list[tuple[str, Path]] = []
         self.made = 0
         if not (self.git_dir / "HEAD").exists():
@@ -62,7 +63,7 @@ class _Repo:
         git.run(["worktree", "prune"], self.git_dir, check=False)
 
     def receive(self, commit: str, bundle: bytes | None) -> None:
-        with self.lock:
+        with self.receiving:  # (not self.lock: other slots take worktrees meanwhile)
             if bundles.has_commit(self.git_dir, commit):
                 return
             if bundle is None:
