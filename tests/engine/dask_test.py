@@ -372,3 +372,35 @@ def test_status_records_the_executor_and_each_tasks_worker(engines, dask) -> Non
         "scheduler": dask.address,
         "dashboard": run["dashboard"],
     }
+
+
+def test_each_worker_is_readied_once_then_attempts_carry_no_history(
+    engines, repo, dask, monkeypatch
+) -> None:
+    client = dask.client()
+    real, sent = client.submit, []
+
+    def spy(fn: Any, *args: Any, **kw: Any) -> Any:
+        sent.append((fn.__name__, args, kw))
+        return real(fn, *args, **kw)
+
+    monkeypatch.setattr(client, "submit", spy)
+    tasks = {f"t{i}": {"run": f"echo {i} > t{i}.txt", "cache": False} for i in range(4)}
+    e = engines(config({"fan": tasks}, {"max_parallel": 4}), backend=dask)
+    r = e.start(e.workflow("fan")).run
+    assert _wait(e, r) == "succeeded", e.status(r)
+    workers = set(client.scheduler_info()["workers"])
+    prepares = [(args, kw) for name, args, kw in sent if name == "prepare"]
+    # One preparation per worker, pinned to it: the whole history (one bundle for all of
+    # them) and a worktree per thread.
+    assert sorted(kw["workers"][0] for _, kw in prepares) == sorted(workers)
+    assert all(kw["allow_other_workers"] is False for _, kw in prepares)
+    assert len({args[2] for args, _ in prepares}) == 1 and prepares[0][0][2]
+    assert all(args[3] == 2 for args, _ in prepares)
+    attempts = [args for name, args, _ in sent if name == "run_attempt"]
+    assert len(attempts) == 4
+    assert all(args[2] is None for args in attempts)  # the workers hold the input already
+    sent.clear()
+    again = e.start(e.workflow("fan")).run
+    assert _wait(e, again) == "succeeded", e.status(again)
+    assert [name for name, _, _ in sent] == ["run_attempt"] * 4

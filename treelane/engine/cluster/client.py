@@ -30,6 +30,7 @@ from treelane.errors import RequestFailed
 RUN_REFS = "refs/treelane/runs"
 INSECURE_ENV = "TREELANE_DASK_INSECURE"  # "1": allow tcp:// to a host that is not loopback
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+PREPARE_WAIT = 60.0  # s attempts wait for a worker's preparation (a busy one: they go on)
 
 
 def check_address(address: str) -> None:
@@ -53,7 +54,8 @@ def check_address(address: str) -> None:
 class AttemptTimes(NamedTuple):
     """Where one attempt's time went: (phase, seconds) in order, coordinator and worker.
 
-    Phases: ``bundle`` (made or waited for here), ``queue`` (submitted until it started on
+    Phases: ``prepare`` (waiting for new workers to be readied), ``bundle`` (made or
+    waited for here), ``queue`` (submitted until it started on
     the worker), the worker's ``receive``, ``acquire``, ``command``, ``snapshot`` and
     ``result_bundle``, ``return`` (until the answer was here) and ``fetch`` (here).
     """
@@ -81,8 +83,9 @@ class DaskBackend:
         self._bundles: dict[tuple[str, tuple[str, ...]], bytes | None] = {}
         self._bundles_lock = threading.Lock()
         self._making: dict[tuple[str, tuple[str, ...]], threading.Lock] = {}
-        self._prepared: dict[str, Any] = {}  # worker -> its prepare future (None: done)
-        self._prepare_lock = threading.Lock()
+        # Worker -> (its prepare future, until when attempts wait for it); None: done.
+        self._prepared: dict[str, tuple[Any, float] | None] = {}
+        self._prepare_lock = threading.RLock()  # (a done-callback may run at once)
         self.timings: deque[AttemptTimes] = deque(maxlen=1000)  # the latest attempts' phases
 
     # --- connection --------------------------------------------------------
@@ -190,22 +193,23 @@ class DaskBackend:
         attempts then carry only the commits the workers lack (usually nothing, or a
         bundle of one commit) instead of each carrying the whole history and making a
         worktree while the others wait for the same cores. A worker that joins later is
-        readied by the first attempt after it joined; one that fails to get ready gets the
-        whole history with its attempts, as before.
+        readied by the first attempt after it joined; one that fails to get ready, or is
+        not ready within PREPARE_WAIT (its threads busy with other work), gets the whole
+        history with its attempts until it is.
         """
         from treelane.engine.cluster.worker import prepare
 
         workers = _workers(client)
-        waits: list[tuple[str, Any]] = []
+        commit = spec.input_commit
         with self._prepare_lock:
             new = [w for w in workers if w not in self._prepared]
             if new:
-                bundle = self._bundle(repo, spec.input_commit, [])
+                bundle = self._bundle(repo, commit, [])
                 for w in new:
-                    self._prepared[w] = client.submit(
+                    future = client.submit(
                         prepare,
                         key,
-                        spec.input_commit,
+                        commit,
                         bundle,
                         int(workers[w].get("nthreads", 1)),
                         spec.setup,
@@ -214,18 +218,24 @@ class DaskBackend:
                         allow_other_workers=False,
                         pure=False,
                     )
-            waits = [(w, f) for w, f in self._prepared.items() if w in workers]
-        for w, future in waits:
-            if future is None:
-                continue
+                    self._prepared[w] = (future, time.monotonic() + PREPARE_WAIT)
+                    future.add_done_callback(
+                        lambda f, w=w: self._prepared_done(w, commit, f.status == "finished")
+                    )
+            waits = [(w, v) for w, v in self._prepared.items() if w in workers and v is not None]
+        for w, (future, deadline) in waits:
             try:
-                future.result()
-            except Exception:  # lost or failing: its attempts carry what it needs
-                pass
-            else:
-                self._learn(w, spec.input_commit)
-            with self._prepare_lock:
-                self._prepared[w] = None  # done (whichever way): later attempts do not wait
+                future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except Exception:  # lost, failing or busy: its attempts carry what it needs
+                continue
+            self._prepared_done(w, commit, True)
+
+    def _prepared_done(self, worker: str, commit: str, ok: bool) -> None:
+        """A worker's preparation ended (either way): later attempts do not wait for it."""
+        if ok:
+            self._learn(worker, commit)
+        with self._prepare_lock:
+            self._prepared[worker] = None
 
     def _have(self, client: Any) -> list[str]:
         """Commits every current worker holds (the bundle leaves them out)."""
