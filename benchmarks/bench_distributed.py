@@ -11,11 +11,18 @@ the makespan of many one-second tasks on 1, 2 and 4 workers.
    time = makespan / tasks; the Dask path's overhead = its per-task time minus the local one.
 3. *Scaling*: ``--tasks`` (default 40) tasks of ``sleep 1`` (independent, cache off) on
    LocalClusters of 1, 2 and 4 worker processes with 2 threads each, ``max_parallel`` =
-   the cluster's slots: makespan and speed-up against one worker.
+   the cluster's slots: makespan and speed-up against one worker, measured on ready
+   workers (a first run readies each: its clone and worktrees; its makespan is shown
+   too), the 1-minute load average while measuring, and the mean time per phase of an
+   attempt (``DaskBackend.timings``). On a repository of ``--scale-files`` files (default
+   100): the workers here share this machine's cores, and on a 10,000-file worktree each
+   attempt's checkout and result snapshot (about 0.1 s of git each, idle) would make the
+   cores the limit, which separate machines do not share.
 
 Usage: ``python benchmarks/bench_distributed.py [--files N] [--chain C] [--tasks T]
-[--workers 1 2 4] [--json PATH]`` (default JSON: ``benchmarks/results/distributed.json``).
-Prints markdown tables. Needs ``pip install "treelane[dask]"``.
+[--scale-files N] [--workers 1 2 4] [--json PATH]`` (default JSON:
+``benchmarks/results/distributed.json``). Prints markdown tables.
+Needs ``pip install "treelane[dask]"``.
 """
 
 from __future__ import annotations
@@ -135,7 +142,9 @@ def bench_per_task(repo: Path, chain: int, tmp: Path) -> dict[str, Any]:
         engine = Engine(repo, config=cfg, backend=backend)
         try:
             t_cold = timed_run(engine, "chain")  # the worker gets the whole history first
+            backend.timings.clear()
             t_warm = timed_run(engine, "chain")
+            phases = phase_means(backend)
         finally:
             engine.close()
     return {
@@ -144,25 +153,54 @@ def bench_per_task(repo: Path, chain: int, tmp: Path) -> dict[str, Any]:
         "dask_first_per_task_s": t_cold / chain,
         "dask_per_task_s": t_warm / chain,
         "dask_overhead_per_task_s": (t_warm - t_local) / chain,
+        "dask_phases_s": phases,
     }
 
 
+def phase_means(backend: DaskBackend) -> dict[str, float]:
+    """Mean seconds per phase over the backend's recorded attempts (see AttemptTimes)."""
+    by: dict[str, list[float]] = {}
+    for t in backend.timings:
+        for name, d in t.phases:
+            by.setdefault(name, []).append(d)
+    return {name: statistics.mean(ds) for name, ds in by.items()}
+
+
 def bench_scaling(repo: Path, tasks: int, workers: list[int], tmp: Path) -> list[dict[str, Any]]:
-    lines = ["[settings]", f"max_parallel = {2 * max(workers)}"]
-    for i in range(tasks):
-        lines += [f"[workflows.sleeps.tasks.s{i}]", 'run = "sleep 1"', "cache = false"]
+    """Per cluster: a first run (it readies each worker: clone, worktrees), then the
+    measured run on the ready workers, as a cluster of separate machines would be after
+    its first run; the first run's makespan is reported beside it."""
     rows = []
     for w in workers:
+        lines = ["[settings]", f"max_parallel = {2 * w}"]
+        for i in range(tasks):
+            lines += [f"[workflows.sleeps.tasks.s{i}]", 'run = "sleep 1"', "cache = false"]
+        cfg = parse_config("\n".join(lines) + "\n")
         with cluster(w, 2, tmp / f"scratch-{w}") as c:
-            cfg = parse_config("\n".join(lines).replace(
-                f"max_parallel = {2 * max(workers)}", f"max_parallel = {2 * w}"
-            ) + "\n")  # fmt: skip
-            engine = Engine(repo, config=cfg, backend=DaskBackend(c.scheduler_address))
+            backend = DaskBackend(c.scheduler_address)
+            engine = Engine(repo, config=cfg, backend=backend)
             try:
-                makespans = [timed_run(engine, "sleeps")]
+                first = timed_run(engine, "sleeps")
+                backend.timings.clear()
+                load = os.getloadavg()[0]
+                makespan = timed_run(engine, "sleeps")
+                load = max(load, os.getloadavg()[0])
+                per_worker: dict[str, int] = {}
+                for t in backend.timings:
+                    per_worker[t.worker] = per_worker.get(t.worker, 0) + 1
             finally:
                 engine.close()
-        rows.append({"workers": w, "slots": 2 * w, "makespan_s": statistics.median(makespans)})
+        rows.append(
+            {
+                "workers": w,
+                "slots": 2 * w,
+                "first_run_s": first,
+                "makespan_s": makespan,
+                "load_avg_1min": load,
+                "tasks_per_worker": sorted(per_worker.values()),
+                "phases_s": phase_means(backend),
+            }
+        )
     base = rows[0]["makespan_s"]
     for r in rows:
         r["speedup"] = base / r["makespan_s"]
@@ -175,6 +213,7 @@ def main() -> int:
     ap.add_argument("--files", type=int, default=10_000)
     ap.add_argument("--chain", type=int, default=10)
     ap.add_argument("--tasks", type=int, default=40)
+    ap.add_argument("--scale-files", type=int, default=100)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     ap.add_argument("--dir", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=DEFAULT_JSON)
@@ -186,7 +225,8 @@ def main() -> int:
         print("bundles done", file=sys.stderr)
         per = bench_per_task(repo, args.chain, tmp)
         print("per-task done", file=sys.stderr)
-        scaling = bench_scaling(repo, args.tasks, args.workers, tmp)
+        small = make_repo(tmp / "small", args.scale_files)
+        scaling = bench_scaling(small, args.tasks, args.workers, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\n### Bundles ({args.files:,} files)\n")
@@ -201,17 +241,30 @@ def main() -> int:
     print(f"| Dask, first run (whole history sent) | {per['dask_first_per_task_s']:.3f} s |")
     print(f"| Dask, warm worker | {per['dask_per_task_s']:.3f} s |")
     print(f"| Dask overhead per task | {per['dask_overhead_per_task_s']:.3f} s |")
-    print(f"\n### {args.tasks} tasks of `sleep 1`, 2 slots per worker\n")
-    print("| workers | slots | makespan | ideal | speed-up |\n|---|---|---|---|---|")
+    print("\nDask warm chain, mean seconds per phase: " + ", ".join(
+        f"{n} {d:.3f}" for n, d in per["dask_phases_s"].items()))  # fmt: skip
+    print(f"\n### {args.tasks} tasks of `sleep 1`, 2 slots per worker, ready workers "
+          f"({args.scale_files:,} files)\n")  # fmt: skip
+    print("| workers | slots | makespan | ideal | speed-up | first run | load avg |")
+    print("|---|---|---|---|---|---|---|")
     for r in scaling:
         print(f"| {r['workers']} | {r['slots']} | {r['makespan_s']:.1f} s | "
-              f"{r['ideal_s']:.1f} s | {r['speedup']:.2f}x |")  # fmt: skip
+              f"{r['ideal_s']:.1f} s | {r['speedup']:.2f}x | {r['first_run_s']:.1f} s | "
+              f"{r['load_avg_1min']:.1f} |")  # fmt: skip
+    names = list(scaling[-1]["phases_s"])
+    print("\n### Where an attempt's time goes (mean seconds per phase)\n")
+    print("| workers | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))
+    for r in scaling:
+        cells = " | ".join(f"{r['phases_s'].get(n, 0.0):.3f}" for n in names)
+        print(f"| {r['workers']} | {cells} |")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
         json.dumps(
             {
                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "command": " ".join(["python", "benchmarks/bench_distributed.py", *sys.argv[1:]]),
                 "files": args.files,
+                "scale_files": args.scale_files,
                 "bundles": b,
                 "per_task": per,
                 "scaling": scaling,

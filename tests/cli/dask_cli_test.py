@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 from clikit import git, lines, make_repo, one_line_reason, treelane
@@ -43,3 +45,49 @@ def test_a_bad_dask_address_is_a_usage_error(tmp_path: Path) -> None:
     proc = treelane("run", "diamond", "--dask", "localhost", cwd=repo)
     assert proc.returncode == 2
     assert "tcp://HOST:PORT" in one_line_reason(proc.stderr)
+
+
+def test_status_shows_each_tasks_worker_and_the_dashboard(
+    tmp_path: Path, cluster: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TREELANE_DASK_SCHEDULER", raising=False)
+    repo = make_repo(tmp_path / "repo")
+    addr = cluster.scheduler_address
+    local = _run(repo, "run", "diamond", "--json")
+    remote = _run(repo, "run", "diamond", "--no-cache", "--dask", addr, "--json")
+    link = cluster.dashboard_link
+    assert link and urlparse(link).port
+    # Not set to use a cluster: no cluster in status, local runs have no worker.
+    plain = json.loads(treelane("status", local, "--json", cwd=repo).stdout)
+    assert plain["cluster"] is None
+    assert plain["runs"][0]["executor"] == "local" and plain["runs"][0]["dashboard"] is None
+    assert all(t["worker"] is None for t in plain["runs"][0]["tasks"])
+    assert "worker" not in treelane("status", local, cwd=repo).stdout
+    monkeypatch.setenv("TREELANE_DASK_SCHEDULER", addr)
+    got = json.loads(treelane("status", remote, "--json", cwd=repo).stdout)
+    run = got["runs"][0]
+    assert run["executor"] == "dask"
+    assert urlparse(run["dashboard"]).port == urlparse(link).port
+    assert got["cluster"] == {"executor": "dask", "scheduler": addr, "dashboard": run["dashboard"]}
+    workers = set(cluster.scheduler_info["workers"])
+    for t in run["tasks"]:
+        assert t["worker"] in workers and t["worktree"].startswith(t["worker"] + "/"), t
+    text = treelane("status", remote, cwd=repo).stdout
+    rows = text.splitlines()
+    header = next(line for line in rows if line.split()[:1] == ["task"])
+    assert header.split()[:5] == ["task", "state", "attempt", "worker", "worktree"]
+    for t in run["tasks"]:
+        row = next(line for line in rows if line.split()[:1] == [t["name"]])
+        assert t["worker"] in row.split(), row
+        assert t["worktree"].rsplit("/", 1)[1] in row.split(), row
+    assert f"dashboard {run['dashboard']}" in text
+    overview = treelane("status", cwd=repo).stdout
+    assert f"executor: dask at {addr} · dashboard: {run['dashboard']}" in overview
+
+
+def _run(repo: Path, *args: str) -> str:
+    proc = treelane(*args, cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    finished = [m for m in lines(proc.stdout) if m["method"] == "treelane/runFinished"][-1]
+    assert finished["params"]["state"] == "succeeded", finished
+    return str(finished["params"]["run"])

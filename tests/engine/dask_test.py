@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -28,9 +29,12 @@ from enginekit import (
     wait_for,
 )
 
+from treelane.commands.engineview import EngineView
+from treelane.engine import queries
 from treelane.engine.core import Engine
 from treelane.engine.executor import marked
 from treelane.errors import RequestFailed
+from treelane.report.timeline import render_timeline
 
 distributed = pytest.importorskip("distributed")
 from treelane.engine.cluster.client import DaskBackend  # noqa: E402
@@ -120,7 +124,7 @@ def test_the_workers_never_see_the_coordinators_path(engines, repo, git, dask, m
     real, sent = client.submit, []
 
     def spy(fn: Any, *args: Any, **kw: Any) -> Any:
-        sent.append(pickle.dumps(args))
+        sent.append((fn.__name__, pickle.dumps(args)))
         return real(fn, *args, **kw)
 
     monkeypatch.setattr(client, "submit", spy)
@@ -133,9 +137,11 @@ def test_the_workers_never_see_the_coordinators_path(engines, repo, git, dask, m
     for text in (pwd, env, common):
         assert str(repo) not in text
     assert "/treelane/" in pwd and common.endswith("repo.git")  # the worker's own clone
-    # What went to the cluster: a spec (names, command, commits) and a bundle, no path.
-    assert len(sent) == 1
-    assert str(repo).encode() not in sent[0]
+    # What went to the cluster: one attempt (a spec: names, command, commits) and, before
+    # it, each worker's preparation (a key, a commit, a bundle); no path anywhere.
+    assert sorted(name for name, _ in sent) == ["prepare", "prepare", "run_attempt"]
+    for _, data in sent:
+        assert str(repo).encode() not in data
 
 
 def test_fan_out_wider_than_a_workers_slots(engines, repo, dask) -> None:
@@ -256,6 +262,8 @@ def test_plain_tcp_to_another_machine_is_refused(engines, repo, monkeypatch) -> 
 COORDINATOR = """
 import sys, time
 from treelane.engine.cluster.client import DaskBackend
+from treelane.commands.engineview import EngineView
+from treelane.engine import queries
 from treelane.engine.core import Engine
 from treelane.engine.workflow import parse_config
 e = Engine(sys.argv[1], config=parse_config(sys.argv[3]), backend=DaskBackend(sys.argv[2]))
@@ -295,3 +303,104 @@ def test_resume_after_the_coordinator_was_killed_finishes_on_the_cluster(
     # The killed coordinator's attempt is not left running on the cluster.
     client = dask.client()
     wait_for(lambda: not any(client.processing().values()), 30, "an idle cluster")
+
+
+LANE_LABEL = re.compile(
+    r'<text class="lane-label([^"]*)"[^>]*><title>([^<]*)</title>([^<]*)</text>'
+)
+
+
+def test_timeline_lanes_are_per_worker_then_worktree(engines, dask) -> None:
+    # 4 tasks of 1 s at once on 2 workers x 2 threads: both workers run two each.
+    tasks = {f"t{i}": {"run": "sleep 1", "cache": False} for i in range(4)}
+    e = engines(config({"lanes": tasks}, {"max_parallel": 4}), backend=dask)
+    r = e.start(e.workflow("lanes")).run
+    assert _wait(e, r) == "succeeded", e.status(r)
+    where = {_where(e, r, t) for t in tasks}
+    workers = sorted({w.rsplit("/", 1)[0] for w in where})
+    assert len(workers) == 2, where
+    page = render_timeline(e.report_data(r))
+    labels = LANE_LABEL.findall(page)
+    # Each worker's heading (its address), then its worktrees' lanes, shown by their ids.
+    headings = [title for cls, title, _ in labels if "lane-worker" in cls]
+    assert headings == sorted(headings, key=layout_key) and set(headings) == set(workers)
+    current = None
+    for cls, title, text in labels:
+        if "lane-worker" in cls:
+            current = title
+            assert text == f"worker {title.split('://', 1)[1]}"
+            continue
+        assert current is not None and title.startswith(current + "/"), (title, current)
+        assert text == title.rsplit("/", 1)[1] and re.fullmatch(r"w\d+", text)
+    assert {title for cls, title, _ in labels if "lane-worker" not in cls} == where
+    # The trace: one process per worker, its worktrees as threads, every attempt on them.
+    events = e.trace(r)["traceEvents"]
+    procs = {ev["pid"]: ev["args"]["name"] for ev in events if ev["name"] == "process_name"}
+    assert sorted(n for n in procs.values() if n.startswith("worker ")) == [
+        f"worker {w}" for w in workers
+    ]
+    threads = {(ev["pid"], ev["tid"]): ev["args"]["name"] for ev in events
+               if ev["name"] == "thread_name"}  # fmt: skip
+    bars = [ev for ev in events if ev.get("ph") == "X"]
+    assert len(bars) == 4
+    for ev in bars:
+        worker = procs[ev["pid"]].removeprefix("worker ")
+        assert f"{worker}/{threads[(ev['pid'], ev['tid'])]}" == ev["args"]["worktree"]
+
+
+def layout_key(address: str) -> tuple[object, ...]:
+    from treelane.report.fmt import _natural_key
+
+    return _natural_key(address)
+
+
+def test_status_records_the_executor_and_each_tasks_worker(engines, dask) -> None:
+    e = engines(config({"diamond": DIAMOND}), backend=dask)
+    r = e.start(e.workflow("diamond"), cache=False).run
+    assert _wait(e, r) == "succeeded", e.status(r)
+    run = e.status(r)["runs"][0]
+    assert run["executor"] == "dask"
+    assert run["dashboard"] == dask.client().dashboard_link  # the cluster has one (bokeh)
+    workers = set(dask.client().scheduler_info()["workers"])
+    for t in run["tasks"]:
+        assert t["worker"] in workers, t
+        assert t["worktree"].startswith(t["worker"] + "/")
+    view = EngineView(e)
+    got = queries.status(e.store, r, pool_size=1, limit=1, scheduler=view.scheduler())
+    assert got["cluster"] == {
+        "executor": "dask",
+        "scheduler": dask.address,
+        "dashboard": run["dashboard"],
+    }
+
+
+def test_each_worker_is_readied_once_then_attempts_carry_no_history(
+    engines, repo, dask, monkeypatch
+) -> None:
+    client = dask.client()
+    real, sent = client.submit, []
+
+    def spy(fn: Any, *args: Any, **kw: Any) -> Any:
+        sent.append((fn.__name__, args, kw))
+        return real(fn, *args, **kw)
+
+    monkeypatch.setattr(client, "submit", spy)
+    tasks = {f"t{i}": {"run": f"echo {i} > t{i}.txt", "cache": False} for i in range(4)}
+    e = engines(config({"fan": tasks}, {"max_parallel": 4}), backend=dask)
+    r = e.start(e.workflow("fan")).run
+    assert _wait(e, r) == "succeeded", e.status(r)
+    workers = set(client.scheduler_info()["workers"])
+    prepares = [(args, kw) for name, args, kw in sent if name == "prepare"]
+    # One preparation per worker, pinned to it: the whole history (one bundle for all of
+    # them) and a worktree per thread.
+    assert sorted(kw["workers"][0] for _, kw in prepares) == sorted(workers)
+    assert all(kw["allow_other_workers"] is False for _, kw in prepares)
+    assert len({args[2] for args, _ in prepares}) == 1 and prepares[0][0][2]
+    assert all(args[3] == 2 for args, _ in prepares)
+    attempts = [args for name, args, _ in sent if name == "run_attempt"]
+    assert len(attempts) == 4
+    assert all(args[2] is None for args in attempts)  # the workers hold the input already
+    sent.clear()
+    again = e.start(e.workflow("fan")).run
+    assert _wait(e, again) == "succeeded", e.status(again)
+    assert [name for name, _, _ in sent] == ["run_attempt"] * 4

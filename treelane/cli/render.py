@@ -164,20 +164,25 @@ def status(p: Printer, result: dict[str, Any], one_run: bool) -> None:
         )
         if r.get("reason"):
             p.line(f"reason: {r['reason']}", "bold red")
+        if r.get("dashboard"):
+            p.line(f"ran on the Dask cluster · dashboard {r['dashboard']}", "dim")
+        on_workers = any(t.get("worker") for t in r["tasks"])
         p.table(
-            ["task", "state", "attempt", "worktree", "exit", "duration"],
+            ["task", "state", "attempt", *(["worker"] if on_workers else []), "worktree",
+             "exit", "duration"],
             [
                 [
                     label,
                     task_state_text(t),
                     "" if t.get("summary") else str(t.get("attempt") or 0),
-                    t.get("worktree") or "-",
+                    *([_worker_cell(t)] if on_workers else []),
+                    _worktree_cell(t),
                     "-" if t.get("exit_code") is None else str(t["exit_code"]),
                     seconds(t.get("duration_ms")),
                 ]
                 for label, t in tasktree.ordered(r["tasks"])
             ],
-        )
+        )  # fmt: skip
     elif not runs:
         p.line("no runs yet (start one with: treelane run WORKFLOW)")
     else:
@@ -201,6 +206,25 @@ def status(p: Printer, result: dict[str, Any], one_run: bool) -> None:
         f" · tasks running: {conc.get('running', 0)} of {conc.get('limit')}",
         "dim",
     )
+    c = result.get("cluster")
+    if c:
+        link = c.get("dashboard") or "none yet (a run records it)"
+        p.line(f"executor: dask at {c.get('scheduler')} · dashboard: {link}", "dim")
+
+
+def _worker_cell(t: dict[str, Any]) -> str:
+    """Where a task ran: the worker's address, ``local`` (a cache hit, say), or nothing on a
+    group's summary line."""
+    return str(t.get("worker") or ("" if t.get("summary") else "local"))
+
+
+def _worktree_cell(t: dict[str, Any]) -> str:
+    """The worktree id; for a task that ran on a worker, its id there (w2), not the address."""
+    where = t.get("worktree") or "-"
+    worker = t.get("worker")
+    if worker and where.startswith(worker + "/"):
+        return where[len(worker) + 1 :]
+    return str(where)
 
 
 def task_counts(run: dict[str, Any]) -> str:

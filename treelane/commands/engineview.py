@@ -25,6 +25,10 @@ class EngineView:
     def limit(self) -> int:
         return self.engine.concurrency()["limit"]
 
+    def scheduler(self) -> str:
+        """The Dask scheduler's address the engine uses ('' for local)."""
+        return str(getattr(self.engine.backend, "address", "") or "")
+
     def worktree_paths(self) -> dict[str, Path]:
         return self.engine.pool.paths()
 

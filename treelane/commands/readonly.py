@@ -157,6 +157,22 @@ def read_settings(root: Path) -> Settings:
     )
 
 
+DASK_ENV = "TREELANE_DASK_SCHEDULER"  # as treelane.engine.backends reads it
+
+
+def read_scheduler(root: Path) -> str:
+    """The Dask scheduler's address (``TREELANE_DASK_SCHEDULER``, else ``dask_scheduler``
+    when ``executor = "dask"``), '' for local; what ``treelane.engine.backends`` chooses."""
+    env = os.environ.get(DASK_ENV, "").strip()
+    if env:
+        return env
+    data = _toml(root).get("settings", {})
+    if not isinstance(data, dict) or data.get("executor") != "dask":
+        return ""
+    addr = data.get("dask_scheduler", "")
+    return addr.strip() if isinstance(addr, str) else ""
+
+
 def _memory_available_mb() -> float | None:
     try:
         with open("/proc/meminfo") as f:
@@ -212,6 +228,10 @@ class LightView:
         if avail is None:
             return cpus
         return max(1, min(cpus, int(avail * 0.8 // max(1, self.settings.memory_per_task_mb))))
+
+    def scheduler(self) -> str:
+        """The Dask scheduler's address the workspace is set to use ('' for local)."""
+        return read_scheduler(self.root)
 
     def worktree_paths(self) -> dict[str, Path]:
         rows = self.db.query("SELECT id, path FROM worktrees ORDER BY created")

@@ -13,4 +13,6 @@ def status(ctx: Context, raw: Any) -> dict[str, Any]:
     args = _args.obj(raw, ("run",))
     run = _args.run_id(args, required=False)
     view = ctx.read_view()
-    return queries.status(view.db, run, pool_size=view.pool_size(), limit=view.limit())
+    return queries.status(
+        view.db, run, pool_size=view.pool_size(), limit=view.limit(), scheduler=view.scheduler()
+    )

@@ -20,6 +20,7 @@ import psutil
 
 from treelane.engine import (
     backends,
+    clusterinfo,
     critical,
     git,
     outcome,
@@ -270,6 +271,7 @@ class Engine:
                 }
                 for i, t in enumerate(wf.tasks)
             )
+        clusterinfo.record(self.store, run_id, self.backend)
         rec = RunRec(run_id, wf, base_commit, now, {t.name: TaskRec(t) for t in wf.tasks})
         rec.use_cache = cache
         started = RunStarted(run_id, wf.name, wf.names(), tags=tags_of(rec))

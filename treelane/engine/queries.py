@@ -15,7 +15,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from treelane.engine import agentqueries
+from treelane.engine import agentqueries, clusterinfo
 from treelane.errors import RequestFailed
 
 RECENT_RUNS = 20
@@ -116,6 +116,7 @@ def run_status(db: Reader, row: dict[str, Any]) -> dict[str, Any]:
                 "state": state,
                 "attempt": t["attempt"],
                 "worktree": t["worktree"],
+                "worker": clusterinfo.worker_of(t["worktree"]),
                 "exit_code": t["exit_code"],
                 "duration_ms": dur,
                 "result": t["result_commit"],
@@ -132,6 +133,7 @@ def run_status(db: Reader, row: dict[str, Any]) -> dict[str, Any]:
         "result": row["result_commit"],
         "reason": row["error"],
         "conflicts": json.loads(row["conflicts"]) if row.get("conflicts") else [],
+        **clusterinfo.run_fields(row),
         "tasks": tasks,
     }
 
@@ -191,8 +193,11 @@ def pool_stats(db: Reader, size: int) -> dict[str, int | float]:
     }
 
 
-def status(db: Reader, run_id: str | None, *, pool_size: int, limit: int) -> dict[str, Any]:
-    """The ``treelane.status`` result: runs, the pool, and the tasks running against the limit.
+def status(
+    db: Reader, run_id: str | None, *, pool_size: int, limit: int, scheduler: str = ""
+) -> dict[str, Any]:
+    """The ``treelane.status`` result: runs, the pool, the tasks running against the limit,
+    and the Dask cluster the workspace is set to use (``scheduler``: its address; '' local).
 
     ``concurrency.running`` counts the task rows in state ``running`` (so it always agrees
     with the rows shown, whichever process owns the runs).
@@ -201,6 +206,7 @@ def status(db: Reader, run_id: str | None, *, pool_size: int, limit: int) -> dic
         "runs": runs(db, run_id),
         "pool": pool_stats(db, pool_size),
         "concurrency": {"limit": limit, "running": running_tasks(db)},
+        "cluster": clusterinfo.cluster(db, scheduler),
     }
 
 
@@ -292,17 +298,21 @@ def trace(db: Reader, run_id: str) -> dict[str, Any]:
             "args": {"name": f"treelane {data['workflow']} ({run_id})"},
         }
     ]
+    # A Dask run's attempts: one trace process per worker, its worktrees as threads.
+    workers: dict[str, int] = {}
     for t in data["tasks"]:
         for a in t["attempts"]:
-            lane = a["worktree"] or "(no worktree)"
-            tid = lanes.setdefault(lane, len(lanes) + 1)
+            worker, wid = clusterinfo.split_where(a["worktree"])
+            pid = workers.setdefault(worker, len(workers) + 2) if worker else 1
+            lane = (wid or worker or "") if worker else (a["worktree"] or "(no worktree)")
+            tid = lanes.setdefault(f"{pid}\0{lane}", len(lanes) + 1)
             end = a["end"] or time.time()
             events.append(
                 {
                     "name": t["name"],
                     "cat": a["state"],
                     "ph": "X",
-                    "pid": 1,
+                    "pid": pid,
                     "tid": tid,
                     "ts": round((a["start"] - t0) * 1e6),
                     "dur": round((end - a["start"]) * 1e6),
@@ -327,10 +337,16 @@ def trace(db: Reader, run_id: str) -> dict[str, Any]:
                     "args": {"state": t["state"]},
                 }
             )
-    for lane, tid in lanes.items():
+    for worker, pid in workers.items():
         events.append(
-            {"name": "thread_name", "ph": "M", "pid": 1, "tid": tid, "args": {"name": lane}}
+            {"name": "process_name", "ph": "M", "pid": pid, "args": {"name": f"worker {worker}"}}
         )
+    for key, tid in lanes.items():
+        pid_text, lane = key.split("\0", 1)
+        events.append(
+            {"name": "thread_name", "ph": "M", "pid": int(pid_text), "tid": tid,
+             "args": {"name": lane}}
+        )  # fmt: skip
     for s in data["samples"]:
         events.append(
             {

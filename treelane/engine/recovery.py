@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from treelane.engine import landing, owners, resolve
+from treelane.engine import clusterinfo, landing, owners, resolve
 from treelane.engine.agentstatus import resume_added, tags_of
 from treelane.engine.events import OK_STATES, Notice, RunStarted
 from treelane.engine.executor import kill_tree, marked
@@ -126,6 +126,7 @@ def resume(engine: Engine, run_id: str, *, force: bool = False, reload: bool = F
                 "UPDATE tasks SET state = 'queued', error = NULL WHERE run = ? AND name = ?",
                 (run_id, name),
             )
+    clusterinfo.record(engine.store, run_id, engine.backend)
     run_rec = RunRec(run_id, wf, row["base_commit"], row["started"], recs, idle=idle)
     with contextlib.suppress(ValueError, AttributeError):
         run_rec.use_cache = json.loads(row["settings"] or "{}").get("cache", True) is not False

@@ -96,7 +96,7 @@ class Scheduler:
         fail: Callable[[RunRec, str], None],
         limit: Callable[[int], int],
         limits: dict[str, int] | None = None,
-        threads: int = 64,
+        threads: int = 1024,
     ) -> None:
         self.store = store
         self.body = body
@@ -110,6 +110,9 @@ class Scheduler:
         self._use: dict[str, int] = {}
         self._lock = threading.RLock()
         self._turn = itertools.count()
+        # One thread per running task, made only when needed: the cap is far above any
+        # limit a machine sets, so a cluster's slots (max_parallel = "auto" on Dask: the
+        # threads of all its workers) are never held back to a fixed number here.
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="treelane-task")
         self._idle = threading.Condition(self._lock)
         # Runs whose tasks are all final; finished (results merged) outside the lock.

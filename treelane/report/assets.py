@@ -82,6 +82,7 @@ font-family:inherit;font-size:11.5px}
 .lane-bg{fill:var(--lane)}.lane-bg.odd{fill:var(--lane-odd)}
 .lane-label{fill:var(--text);font-weight:600;font-size:12px}
 .lane-label.lane-special{fill:var(--muted);font-weight:500;font-style:italic}
+.lane-label.lane-worker{fill:var(--muted);font-weight:600;font-size:11px}
 .grid{stroke:var(--grid);stroke-width:1}
 .axis-line{stroke:var(--axis);stroke-width:1}
 .tick{fill:var(--muted);font-size:11px;font-variant-numeric:tabular-nums}

@@ -143,11 +143,19 @@ def _gantt_svg(
     for n, lane in enumerate(lanes):
         h = lane.rows * LANE_H
         special = " lane-special" if lane.name in (SHARED_LANE, NO_WORKTREE_LANE) else ""
+        if lane.header:
+            special = " lane-worker"
         out.append(
-            f'<rect class="lane-bg{" odd" if n % 2 else ""}" x="0" y="{_f(lane.y)}" '
-            f'width="{_f(VIEW_W)}" height="{_f(h)}"/>'
+            f'<rect class="lane-bg{" odd" if n % 2 else ""}{" worker" if lane.header else ""}" '
+            f'x="0" y="{_f(lane.y)}" width="{_f(VIEW_W)}" height="{_f(h)}"/>'
         )
-        label = _fit(lane.name, PLOT_X0 - 18) or "…"
+        if lane.header:  # a worker's heading: its address from the left edge, over the plot
+            out.append(
+                f'<text class="lane-label{special}" x="8" y="{_f(lane.y + LANE_H / 2 + 4)}">'
+                f"<title>{_e(lane.name)}</title>{_e('worker ' + (lane.label or lane.name))}</text>"
+            )
+            continue
+        label = _fit(lane.label or lane.name, PLOT_X0 - 18) or "…"
         out.append(
             f'<text class="lane-label{special}" x="{_f(PLOT_X0 - 10)}" '
             f'y="{_f(lane.y + LANE_H / 2 + 4)}" text-anchor="end">'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from treelane.report.fmt import _CHAR_W, _natural_key
 from treelane.report.model import NO_WORKTREE_LANE, SHARED_LANE, _Attempt, _Task
@@ -34,6 +35,21 @@ class _Lane:
     items: list[_Item] = field(default_factory=list)
     rows: int = 1
     y: float = 0.0
+    label: str = ""  # what the lane shows ("" : its name)
+    header: bool = False  # a Dask worker's heading above its worktrees' lanes (no bars)
+
+
+SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://")
+
+
+def _worker_split(name: str) -> tuple[str, str] | None:
+    """(worker address, worktree id) of a lane that ran on a Dask worker, else None."""
+    if not name.startswith(SCHEMES):
+        return None
+    worker, _, wid = name.rpartition("/")
+    if "://" not in worker or worker.endswith(":/"):
+        return name, ""
+    return worker, wid
 
 
 class _Scale:
@@ -56,12 +72,33 @@ def _lane_name(task: _Task, attempt: _Attempt | None) -> str:
     return NO_WORKTREE_LANE
 
 
-def _lane_order(name: str) -> tuple[int, tuple[tuple[int, int | str], ...]]:
+def _lane_order(name: str) -> tuple[int, tuple[tuple[int, int | str], ...], tuple[Any, ...]]:
+    """This machine's worktrees, then each Dask worker's (by address, then worktree id),
+    then the shared checkout and the attempts without a worktree."""
     if name == SHARED_LANE:
-        return (1, ())
+        return (2, (), ())
     if name == NO_WORKTREE_LANE:
-        return (2, ())
-    return (0, _natural_key(name))
+        return (3, (), ())
+    on = _worker_split(name)
+    if on is not None:
+        return (1, _natural_key(on[0]), _natural_key(on[1]))
+    return (0, _natural_key(name), ())
+
+
+def _with_worker_headers(ordered: list[_Lane]) -> list[_Lane]:
+    """A heading lane above each worker's lanes (its address); theirs show the worktree id."""
+    out: list[_Lane] = []
+    current: str | None = None
+    for lane in ordered:
+        on = _worker_split(lane.name)
+        if on is not None:
+            worker, wid = on
+            if worker != current:
+                out.append(_Lane(worker, label=worker.split("://", 1)[1], header=True))
+                current = worker
+            lane.label = wid or worker
+        out.append(lane)
+    return out
 
 
 def _layout(tasks: list[_Task], scale: _Scale, now: float) -> list[_Lane]:
@@ -84,7 +121,7 @@ def _layout(tasks: list[_Task], scale: _Scale, now: float) -> list[_Lane]:
                 item.x0, item.x1 = x - extent, x + 7
             name = _lane_name(task, None)
             lanes.setdefault(name, _Lane(name)).items.append(item)
-    ordered = sorted(lanes.values(), key=lambda lane: _lane_order(lane.name))
+    ordered = _with_worker_headers(sorted(lanes.values(), key=lambda ln: _lane_order(ln.name)))
     y = GANTT_TOP
     for lane in ordered:
         # Greedy interval packing: items that overlap in x go to further rows.

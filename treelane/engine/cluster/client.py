@@ -16,8 +16,9 @@ import os
 import secrets
 import threading
 import time
+from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from treelane.engine import git
 from treelane.engine.attempt import AttemptResult, AttemptSpec
@@ -29,6 +30,7 @@ from treelane.errors import RequestFailed
 RUN_REFS = "refs/treelane/runs"
 INSECURE_ENV = "TREELANE_DASK_INSECURE"  # "1": allow tcp:// to a host that is not loopback
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+PREPARE_WAIT = 60.0  # s attempts wait for a worker's preparation (a busy one: they go on)
 
 
 def check_address(address: str) -> None:
@@ -49,6 +51,20 @@ def check_address(address: str) -> None:
         )
 
 
+class AttemptTimes(NamedTuple):
+    """Where one attempt's time went: (phase, seconds) in order, coordinator and worker.
+
+    Phases: ``prepare`` (waiting for new workers to be readied), ``bundle`` (made or
+    waited for here), ``queue`` (submitted until it started on
+    the worker), the worker's ``receive``, ``acquire``, ``command``, ``snapshot`` and
+    ``result_bundle``, ``return`` (until the answer was here) and ``fetch`` (here).
+    """
+
+    task: str
+    worker: str
+    phases: tuple[tuple[str, float], ...]
+
+
 class DaskBackend:
     """Attempts on the Dask cluster whose scheduler is at ``address``."""
 
@@ -66,6 +82,11 @@ class DaskBackend:
         # Bundles already made, by (commit, what the workers had): fan-out tasks share one.
         self._bundles: dict[tuple[str, tuple[str, ...]], bytes | None] = {}
         self._bundles_lock = threading.Lock()
+        self._making: dict[tuple[str, tuple[str, ...]], threading.Lock] = {}
+        # Worker -> (its prepare future, until when attempts wait for it); None: done.
+        self._prepared: dict[str, tuple[Any, float] | None] = {}
+        self._prepare_lock = threading.RLock()  # (a done-callback may run at once)
+        self.timings: deque[AttemptTimes] = deque(maxlen=1000)  # the latest attempts' phases
 
     # --- connection --------------------------------------------------------
 
@@ -97,7 +118,7 @@ class DaskBackend:
 
     def ready(self) -> None:
         """Connect, and check there is at least one worker (RequestFailed if not)."""
-        workers = self.client().scheduler_info().get("workers", {})
+        workers = _workers(self.client())
         if not workers:
             raise RequestFailed(
                 f"the Dask scheduler at {self.address} has no workers: start some "
@@ -109,12 +130,17 @@ class DaskBackend:
         client = self._client
         if client is None:  # not connected yet (no run started): do not block on connecting
             raise RuntimeError("not connected")
-        info = client.scheduler_info().get("workers", {})
+        info = _workers(client)
         return max(1, sum(int(w.get("nthreads", 1)) for w in info.values()))
 
     def dashboard(self) -> str | None:
+        """The cluster's dashboard link; None without one, or while not connected."""
+        client = self._client
+        if client is None:
+            return None
         with contextlib.suppress(Exception):
-            return str(self.client().dashboard_link)
+            link = client.dashboard_link
+            return str(link) if link else None
         return None
 
     def close(self) -> None:
@@ -131,7 +157,7 @@ class DaskBackend:
         if not spec.resources:
             return None
         need = dict(spec.resources)
-        for w in client.scheduler_info().get("workers", {}).values():
+        for w in _workers(client).values():
             has = w.get("resources") or {}
             if all(float(has.get(k, 0)) >= v for k, v in need.items()):
                 return None
@@ -142,17 +168,78 @@ class DaskBackend:
         )
 
     def _bundle(self, repo: Path, commit: str, have: list[str]) -> bytes | None:
+        """The bundle of ``commit`` minus ``have``, made once: attempts that need the same
+        one wait for it; different ones are made side by side."""
         key = (commit, tuple(have))
-        with self._bundles_lock:  # one at a time: concurrent tasks wait for the same bundle
-            if key not in self._bundles:
+        with self._bundles_lock:
+            lock = self._making.setdefault(key, threading.Lock())
+        with lock:
+            with self._bundles_lock:
+                if key in self._bundles:
+                    return self._bundles[key]
+            data = bundles.create(repo, commit, have)
+            with self._bundles_lock:
                 if len(self._bundles) >= 8:
                     self._bundles.clear()
-                self._bundles[key] = bundles.create(repo, commit, have)
-            return self._bundles[key]
+                    self._making = {k: v for k, v in self._making.items() if k == key}
+                self._bundles[key] = data
+            return data
+
+    def _prepare(self, client: Any, repo: Path, spec: AttemptSpec, key: str) -> None:
+        """Ready every worker that has had nothing from here yet, once and all at once.
+
+        Each gets the whole history of the input (one bundle, made once for all of them)
+        and as many idle worktrees as it has threads, in one Dask task pinned to it. Later
+        attempts then carry only the commits the workers lack (usually nothing, or a
+        bundle of one commit) instead of each carrying the whole history and making a
+        worktree while the others wait for the same cores. A worker that joins later is
+        readied by the first attempt after it joined; one that fails to get ready, or is
+        not ready within PREPARE_WAIT (its threads busy with other work), gets the whole
+        history with its attempts until it is.
+        """
+        from treelane.engine.cluster.worker import prepare
+
+        workers = _workers(client)
+        commit = spec.input_commit
+        with self._prepare_lock:
+            new = [w for w in workers if w not in self._prepared]
+            if new:
+                bundle = self._bundle(repo, commit, [])
+                for w in new:
+                    future = client.submit(
+                        prepare,
+                        key,
+                        commit,
+                        bundle,
+                        int(workers[w].get("nthreads", 1)),
+                        spec.setup,
+                        key=f"treelane-prepare-{key}-{secrets.token_hex(4)}",
+                        workers=[w],
+                        allow_other_workers=False,
+                        pure=False,
+                    )
+                    self._prepared[w] = (future, time.monotonic() + PREPARE_WAIT)
+                    future.add_done_callback(
+                        lambda f, w=w: self._prepared_done(w, commit, f.status == "finished")
+                    )
+            waits = [(w, v) for w, v in self._prepared.items() if w in workers and v is not None]
+        for w, (future, deadline) in waits:
+            try:
+                future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except Exception:  # lost, failing or busy: its attempts carry what it needs
+                continue
+            self._prepared_done(w, commit, True)
+
+    def _prepared_done(self, worker: str, commit: str, ok: bool) -> None:
+        """A worker's preparation ended (either way): later attempts do not wait for it."""
+        if ok:
+            self._learn(worker, commit)
+        with self._prepare_lock:
+            self._prepared[worker] = None
 
     def _have(self, client: Any) -> list[str]:
         """Commits every current worker holds (the bundle leaves them out)."""
-        workers = list(client.scheduler_info().get("workers", {}))
+        workers = list(_workers(client))
         with self._known_lock:
             sets = [self._known.get(w, set()) for w in workers]
         common = set.intersection(*sets) if sets else set()
@@ -202,7 +289,7 @@ class DaskBackend:
         if lacking:
             return _failed(spec, began, lacking, False)
         try:
-            answer = self._submit(client, repo, spec, key, topic, cancel.name)
+            answer, before, back = self._submit(client, repo, spec, key, topic, cancel.name)
         except RequestFailed as exc:
             return _failed(spec, began, str(exc), io.cancel.is_set())
         except Exception as exc:  # the cluster gave up on it (KilledWorker and the like)
@@ -212,27 +299,37 @@ class DaskBackend:
             with contextlib.suppress(Exception):
                 client.unsubscribe_topic(topic)
         res: AttemptResult = answer.result
+        t_fetch = time.perf_counter()
         with lock:
             for text in res.lines[seen.get(answer.incarnation, 0) :]:
                 io.line(text)
             seen[answer.incarnation] = len(res.lines)
         if answer.commit is not None and answer.bundle is not None:
-            bundles.fetch(
-                repo, answer.bundle, answer.commit, f"{RUN_REFS}/{spec.run}/{ref_part(spec.task)}"
-            )
+            into = f"{RUN_REFS}/{spec.run}/{ref_part(spec.task)}"
+            bundles.fetch(repo, answer.bundle, answer.commit, into, verify=False)
             if git.tree_of(repo, answer.commit) != res.tree:
                 raise RequestFailed(f"the result bundle of {spec.task} does not hold its tree")
         self._learn(res.where, spec.input_commit, answer.commit)
+        phases = [*before, *answer.timings, ("return", max(0.0, back))]
+        phases.append(("fetch", time.perf_counter() - t_fetch))
+        self.timings.append(AttemptTimes(spec.task, res.where, tuple(phases)))
         return res
 
     def _submit(
         self, client: Any, repo: Path, spec: AttemptSpec, key: str, topic: str, cancel: str
-    ) -> Any:
+    ) -> tuple[Any, tuple[tuple[str, float], ...], float]:
+        """The answer, the phases before the worker started, and the time it took back."""
         from treelane.engine.cluster.worker import run_attempt
 
+        t0 = time.perf_counter()
+        self._prepare(client, repo, spec, key)
+        ready = time.perf_counter() - t0
         have = self._have(client)
         for _ in range(3):
+            t0 = time.perf_counter()
             bundle = self._bundle(repo, spec.input_commit, have)
+            made = time.perf_counter() - t0
+            sent = time.time()
             self.submitted += 1
             future = client.submit(
                 run_attempt,
@@ -246,10 +343,26 @@ class DaskBackend:
                 resources=dict(spec.resources) or None,
             )
             try:
-                return future.result()
+                answer = future.result()
             except bundles.MissingObjects:
                 have = []  # the worker lacks what we thought all had: the whole history
+                continue
+            back = time.time() - answer.began - sum(d for _, d in answer.timings)
+            queued = max(0.0, answer.began - sent)
+            before = (("prepare", ready), ("bundle", made), ("queue", queued))
+            return answer, before, back
         raise RequestFailed(f"could not send the input of {spec.task} to a Dask worker")
+
+
+def _workers(client: Any) -> dict[str, Any]:
+    """Every worker's info (address -> dict). Some Dask releases list only the first five
+    unless asked for all: the cluster's slots, and who holds what, need every one."""
+    try:
+        info = client.scheduler_info(n_workers=-1)
+    except TypeError:  # a release without the argument lists them all
+        info = client.scheduler_info()
+    workers: dict[str, Any] = info.get("workers", {})
+    return workers
 
 
 def _failed(spec: AttemptSpec, began: float, why: str, cancelled: bool) -> AttemptResult:

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import psutil
 
-from treelane.engine import attempt, git
+from treelane.engine import attempt, git, snapshot
 from treelane.engine.cluster import bundles
 from treelane.engine.executor import CancelToken, Job, LocalExecutor, kill_tree
 
@@ -27,7 +27,7 @@ WORKER_DIR_ENV = "TREELANE_WORKER_DIR"
 HAVE_REFS = "refs/treelane/have"
 OUT_REFS = "refs/treelane/out"
 FLUSH_EVERY = 0.1  # seconds between batches of output lines
-CANCEL_POLL = 0.25
+CANCEL_POLL = 0.5  # seconds a cancel may wait before the worker sees it
 
 
 class Answer(NamedTuple):
@@ -35,6 +35,8 @@ class Answer(NamedTuple):
     commit: str | None  # the result commit on the worker (None: no change or no success)
     bundle: bytes | None  # the result commit minus the input
     incarnation: str  # this execution (a rescheduled attempt has another)
+    timings: tuple[tuple[str, float], ...] = ()  # (phase, seconds) on the worker, in order
+    began: float = 0.0  # wall clock when the task started on the worker
 
 
 class _Repo:
@@ -44,6 +46,8 @@ class _Repo:
         self.root = root
         self.git_dir = root / "repo.git"
         self.lock = threading.Lock()
+        self.adding = threading.Lock()  # one ``git worktree add`` at a time
+        self.receiving = threading.Lock()  # one fetch of a bundle at a time
         self.idle: list[tuple[str, Path]] = []
         self.made = 0
         if not (self.git_dir / "HEAD").exists():
@@ -59,7 +63,7 @@ class _Repo:
         git.run(["worktree", "prune"], self.git_dir, check=False)
 
     def receive(self, commit: str, bundle: bytes | None) -> None:
-        with self.lock:
+        with self.receiving:  # (not self.lock: other slots take worktrees meanwhile)
             if bundles.has_commit(self.git_dir, commit):
                 return
             if bundle is None:
@@ -76,21 +80,68 @@ class _Repo:
                 self.made += 1
                 fresh = True
         if fresh:
-            shutil.rmtree(path, ignore_errors=True)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            git.out(["worktree", "add", "-q", "--detach", str(path), commit], self.git_dir)
-            if setup:
-                LocalExecutor().execute(
-                    Job(setup, path, dict(os.environ)), lambda _l: None, CancelToken()
-                )
+            self._add(path, commit, setup)
         else:  # warm: only the paths that differ are written (ignored files are kept)
             git.out(["checkout", "-q", "-f", "--detach", commit], path)
             git.out(["clean", "-q", "-f", "-d"], path)
         return wid, path
 
+    def _add(self, path: Path, commit: str, setup: str) -> None:
+        """A new worktree at ``commit`` (then ``setup`` in it).
+
+        One ``worktree add`` at a time per clone: git reads the other worktrees' admin
+        folders while it adds one, and fails on one that is half made beside it.
+        """
+        with self.adding:
+            shutil.rmtree(path, ignore_errors=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            add = ["worktree", "add", "-q", "--detach", str(path), commit]
+            if git.run(add, self.git_dir, check=False).returncode != 0:
+                git.run(["worktree", "prune"], self.git_dir, check=False)  # a stale entry
+                shutil.rmtree(path, ignore_errors=True)
+                git.out(add, self.git_dir)
+        if setup:
+            LocalExecutor().execute(
+                Job(setup, path, dict(os.environ)), lambda _l: None, CancelToken()
+            )
+
+    def warm(self, commit: str, setup: str, count: int) -> int:
+        """Make idle worktrees at ``commit`` until there are ``count``; how many were made."""
+        made = 0
+        while True:
+            with self.lock:
+                if len(self.idle) >= count:
+                    return made
+                wid, path = f"w{self.made}", self.root / "wt" / f"w{self.made}"
+                self.made += 1
+            try:
+                self._add(path, commit, setup)
+            except BaseException:
+                shutil.rmtree(path, ignore_errors=True)
+                raise
+            self.release(wid, path)
+            made += 1
+
     def release(self, wid: str, path: Path) -> None:
         with self.lock:
             self.idle.append((wid, path))
+
+
+class _Clock:
+    """Phase timings of one attempt on the worker; ``began``: the wall clock it started."""
+
+    def __init__(self) -> None:
+        self.began = time.time()
+        self._t = time.perf_counter()
+        self._laps: list[tuple[str, float]] = []
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self._laps.append((phase, now - self._t))
+        self._t = now
+
+    def laps(self) -> tuple[tuple[str, float], ...]:
+        return tuple(self._laps)
 
 
 _repos: dict[Path, _Repo] = {}
@@ -144,6 +195,22 @@ class _IO:
                 self._send(self._topic, {"inc": self._inc, "i": start, "lines": batch})
 
 
+def prepare(repo_key: str, commit: str, bundle: bytes | None, worktrees: int, setup: str) -> int:
+    """The Dask task that readies a worker once: its clone gets ``commit`` (the whole
+    history the first time) and ``worktrees`` idle worktrees at it (its slots).
+
+    Returns how many worktrees it made. Run pinned to one worker, before its first attempt.
+    """
+    import distributed
+
+    dd: Any = distributed
+    worker = dd.get_worker()
+    base = Path(os.environ.get(WORKER_DIR_ENV) or worker.local_directory)
+    repo = _repo(repo_key, base)
+    repo.receive(commit, bundle)
+    return repo.warm(commit, setup, worktrees)
+
+
 def run_attempt(
     spec: attempt.AttemptSpec,
     repo_key: str,
@@ -157,13 +224,16 @@ def run_attempt(
     dd: Any = distributed
     Event, get_worker = dd.Event, dd.get_worker
 
+    clock = _Clock()
     worker = get_worker()
     base = Path(os.environ.get(WORKER_DIR_ENV) or worker.local_directory)
     repo = _repo(repo_key, base)
     repo.receive(spec.input_commit, bundle)
+    clock.lap("receive")
     inc = secrets.token_hex(4)
     io = _IO(worker.log_event, topic, inc)
     wid, path = repo.acquire(spec.input_commit, spec.setup)
+    clock.lap("acquire")
     worker.log_event(topic, {"inc": inc, "on": worker.address, "worktree": wid})
     stop = threading.Event()
     key = worker.get_current_task()
@@ -177,24 +247,45 @@ def run_attempt(
     cancel_event = Event(cancel_name, client=dd.get_client())
 
     def watch() -> None:
-        last_flush = 0.0
+        """Output in batches; a task the scheduler let go is cancelled (both local checks)."""
         while not stop.is_set():
             with contextlib.suppress(Exception):
-                if unwanted() or cancel_event.is_set():
+                if unwanted():
                     io.cancel.cancel()
-            now = time.monotonic()
-            if now - last_flush >= FLUSH_EVERY:
-                io.flush()
-                last_flush = now
-            stop.wait(min(FLUSH_EVERY, CANCEL_POLL))
+            io.flush()
+            stop.wait(FLUSH_EVERY)
+
+    def wait_cancel() -> None:
+        """The attempt's Event, by a long poll at the scheduler (one request per
+        CANCEL_POLL, not one per output batch: the scheduler serves every worker)."""
+        while not stop.is_set():
+            try:
+                if cancel_event.wait(timeout=CANCEL_POLL):
+                    io.cancel.cancel()
+                    return
+            except Exception:
+                stop.wait(CANCEL_POLL)
 
     watcher = threading.Thread(target=watch, name="treelane-attempt-watch", daemon=True)
     watcher.start()
+    canceller = threading.Thread(target=wait_cancel, name="treelane-attempt-cancel", daemon=True)
+    canceller.start()
     try:
         env = {**attempt.attempt_env(spec, path), WORKER_MARK: str(os.getpid())}
         res = attempt.execute(
-            spec, path, LocalExecutor(), io, env, where=worker.address, worktree_id=wid
+            spec,
+            path,
+            LocalExecutor(),
+            io,
+            env,
+            snapshot_tree=False,
+            where=worker.address,
+            worktree_id=wid,
         )
+        clock.lap("command")
+        if res.error is None:
+            res = res._replace(tree=snapshot.files_tree(path), finished=time.time())
+        clock.lap("snapshot")
     finally:
         stop.set()
         watcher.join()
@@ -204,6 +295,7 @@ def run_attempt(
             commit = git.commit_tree(repo.git_dir, res.tree, [spec.input_commit], spec.message)
             git.update_ref(repo.git_dir, f"{HAVE_REFS}/{commit}", commit)
             data = bundles.create(repo.git_dir, commit, [spec.input_commit])
-        return Answer(res, commit, data, inc)
+        clock.lap("result_bundle")
+        return Answer(res, commit, data, inc, clock.laps(), clock.began)
     finally:
         repo.release(wid, path)
