@@ -624,16 +624,17 @@ class Engine:
         )
 
     def started_process(self, run: RunRec, t: TaskRec, pid: int) -> None:
-        with self.store.write():
-            self.store.execute(
-                "UPDATE attempts SET pid = ?, worktree = ? "
-                "WHERE run = ? AND task = ? AND attempt = ?",
-                (pid, t.worktree, run.id, t.spec.name, t.attempt),
-            )
-            self.store.execute(
-                "UPDATE tasks SET worktree = ? WHERE run = ? AND name = ?",
-                (t.worktree, run.id, t.spec.name),
-            )
+        # Deferred to the next transaction (at most a flush tick away): a short task's
+        # pid and worktree go in with its final state. A crash before then loses only
+        # the pid, and recovery finds the process by its mark anyway (_kill_marked).
+        self.store.defer(
+            "UPDATE attempts SET pid = ?, worktree = ? WHERE run = ? AND task = ? AND attempt = ?",
+            (pid, t.worktree, run.id, t.spec.name, t.attempt),
+        )
+        self.store.defer(
+            "UPDATE tasks SET worktree = ? WHERE run = ? AND name = ?",
+            (t.worktree, run.id, t.spec.name),
+        )
         self.monitor.track(run.id, t.spec.name, pid)
 
     def output_buffer(self, run: RunRec, t: TaskRec) -> OutputBuffer:
@@ -687,6 +688,8 @@ class Engine:
             for buf in bufs:
                 with contextlib.suppress(Exception):
                     self._write_output(buf)
+            with contextlib.suppress(Exception):
+                self.store.flush_deferred()  # processes started since the last tick
             with contextlib.suppress(Exception):
                 self._heartbeat.tick()
             tick += 1
@@ -792,6 +795,8 @@ class Engine:
         self.monitor.stop()
         with contextlib.suppress(Exception):
             self._heartbeat.stop()
+        with contextlib.suppress(Exception):
+            self.store.flush_deferred()
         self.store.close()
 
 

@@ -30,10 +30,15 @@ class SpawnError(Exception):
     """The spawn file is invalid or exceeds a limit; the message names file, line, column."""
 
 
+_made: set[Path] = set()  # spawn folders made by this process
+
+
 def spawn_path(engine: Engine, run: RunRec, t: TaskRec) -> Path:
     """Where the attempt may write its tasks (outside its worktree; removed first)."""
     folder = engine.ws.state_dir / "spawn" / run.id
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder not in _made:  # once per run, not once per task
+        folder.mkdir(parents=True, exist_ok=True)
+        _made.add(folder)
     path = folder / f"{ref_part(t.spec.name)}.{t.attempt}"
     path.unlink(missing_ok=True)
     return path

@@ -67,9 +67,11 @@ class EngineEvents(ConfigDiagnostics):
         self.batch_states = False
         self.state_batch: list[dict[str, Any]] = []
         # Events from engine threads wait here for the event loop: one wake-up of the
-        # loop takes all that arrived meanwhile (not one per event).
+        # loop takes all that arrived meanwhile (not one per event; waking the loop
+        # costs the engine thread a hand-over of the GIL).
         self._events: list[Event] = []
         self._events_lock = threading.Lock()
+        self._wake: str | None = None  # "now" / "later": the loop will take the events
 
     # --- engine events (engine threads -> event loop) -------------------------
 
@@ -77,18 +79,27 @@ class EngineEvents(ConfigDiagnostics):
         loop = self.loop
         if loop is None or loop.is_closed():
             return
+        # A batched task state waits anyway: it wakes the loop BATCH_S later, and the
+        # changes of that time go out together. Anything else wakes it now.
+        urgent = not (self.batch_states and isinstance(event, TaskState))
         with self._events_lock:
-            first = not self._events
             self._events.append(event)
-        if first:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._take_events)
+            if self._wake == "now" or (self._wake == "later" and not urgent):
+                return
+            self._wake = "now" if urgent else "later"
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._take_events if urgent else self._take_later)
+
+    def _take_later(self) -> None:
+        assert self.loop is not None
+        self.loop.call_later(BATCH_S, self._take_events)
 
     def _take_events(self) -> None:
         with self._events_lock:
-            events, self._events = self._events, []
+            events, self._events, self._wake = self._events, [], None
         for event in events:
             self._dispatch(event)
+        self.flush_states()  # what these events changed, in one message
 
     def _notify_state(self, params: dict[str, Any]) -> None:
         if not self.batch_states:
