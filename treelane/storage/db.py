@@ -123,6 +123,14 @@ class Store:
     ) -> list[dict[str, Any]]:
         return [dict(r) for r in self._conn().execute(sql, params).fetchall()]
 
+    def tuples(
+        self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """Rows as plain tuples (for many rows: no dict per row)."""
+        cur = self._conn().cursor()
+        cur.row_factory = None
+        return cur.execute(sql, params).fetchall()
+
     def one(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> dict[str, Any] | None:
         row = self._conn().execute(sql, params).fetchone()
         return dict(row) if row is not None else None
