@@ -47,7 +47,13 @@ from treelane.engine.executor import Executor, LocalExecutor, kill_tree, marked
 from treelane.engine.monitor import Monitor, Sample, auto_limit
 from treelane.engine.outputlog import OutputBuffer
 from treelane.engine.pool import HOST, PoolConfig, WorktreePool
-from treelane.engine.scheduler import RunRec, Scheduler, TaskRec, run_finished_event
+from treelane.engine.scheduler import (
+    AttemptKey,
+    RunRec,
+    Scheduler,
+    TaskRec,
+    run_finished_event,
+)
 from treelane.engine.taskrun import SharedTree, run_task
 from treelane.engine.workflow import CONFIG_FILE, Config, Settings, Workflow, load_config
 from treelane.engine.workflow import parse_workflow_dict as _parse_workflow_dict
@@ -507,6 +513,7 @@ class Engine:
 
     def _interrupt(self, run_id: str) -> None:
         """Mark a run whose owner is gone as interrupted and end its leftover processes."""
+        self.store.flush_deferred()  # this process's attempts that began meanwhile
         for a in self.store.query(
             "SELECT * FROM attempts WHERE run = ? AND state = 'running'", (run_id,)
         ):
@@ -578,37 +585,40 @@ class Engine:
 
     # --- hooks used by task bodies ---------------------------------------
 
-    def begin_attempt(self, run: RunRec, t: TaskRec) -> int:
-        with self.store.write():
-            self.store.execute(
-                "UPDATE tasks SET state = 'running', attempt = ?, started = ?, finished = NULL, "
-                "exit_code = NULL, error = NULL WHERE run = ? AND name = ?",
-                (t.attempt, t.started, run.id, t.spec.name),
-            )
-            self.store.execute(
-                "INSERT INTO attempts (run, task, attempt, state, started) "
-                "VALUES (?, ?, ?, 'running', ?)",
-                (run.id, t.spec.name, t.attempt, t.started),
-            )
-            # Same connection, same transaction: the row just inserted.
-            row = self.store.one("SELECT last_insert_rowid() AS id")
-            attempt_id = int(row["id"]) if row else 0
+    def begin_attempt(self, run: RunRec, t: TaskRec) -> AttemptKey:
+        """The attempt begins: its rows go in with the next write transaction (the task's
+        final state, its output, or the next flush tick), not one of their own.
+
+        Every later write comes after them (deferred writes lead the next transaction),
+        so a crash loses at most this recent tail: the store then shows the task queued,
+        a resume runs it again, and recovery ends its process by its mark.
+        """
+        self.store.defer(
+            "UPDATE tasks SET state = 'running', attempt = ?, started = ?, finished = NULL, "
+            "exit_code = NULL, error = NULL WHERE run = ? AND name = ?",
+            (t.attempt, t.started, run.id, t.spec.name),
+        )
+        self.store.defer(
+            "INSERT INTO attempts (run, task, attempt, state, started) "
+            "VALUES (?, ?, ?, 'running', ?)",
+            (run.id, t.spec.name, t.attempt, t.started),
+        )
         self.emit(TaskState(run.id, t.spec.name, "running", t.attempt, t.worktree, None, 0))
-        return attempt_id
+        return AttemptKey(run.id, t.spec.name, t.attempt)
 
     def end_attempt(
-        self, attempt_id: int, t: TaskRec, state: str, finished: float | None = None
+        self, key: AttemptKey, t: TaskRec, state: str, finished: float | None = None
     ) -> None:
         self.store.execute(
             "UPDATE attempts SET state = ?, finished = ?, exit_code = ?, error = ?, worktree = ? "
-            "WHERE id = ?",
+            "WHERE run = ? AND task = ? AND attempt = ?",
             (
                 state,
                 finished if finished is not None else time.time(),
                 t.exit_code,
                 t.error,
                 t.worktree,
-                attempt_id,
+                *key,
             ),
         )
 
