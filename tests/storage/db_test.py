@@ -247,3 +247,57 @@ def test_schema_6_adds_worktree_disk_use(tmp_path: Path) -> None:
         ]
     finally:
         store.close()
+
+
+def _other_connection_sees(store: Store, sql: str) -> list[tuple[object, ...]]:
+    """What a reader outside this Store (another process's view) finds committed."""
+    with sqlite3.connect(store.path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_deferred_writes_go_in_with_the_next_transaction_of_any_thread(store: Store) -> None:
+    store.execute("INSERT INTO events (time, kind) VALUES (1.0, 'first')")
+    store.defer("UPDATE events SET kind = 'deferred' WHERE kind = 'first'")
+    assert _other_connection_sees(store, "SELECT kind FROM events") == [("first",)]
+
+    def other_thread() -> None:  # a transaction of another thread takes them along
+        store.execute("INSERT INTO events (time, kind) VALUES (2.0, 'second')")
+
+    t = threading.Thread(target=other_thread)
+    t.start()
+    t.join()
+    assert _other_connection_sees(store, "SELECT kind FROM events ORDER BY time") == [
+        ("deferred",),
+        ("second",),
+    ]
+
+
+def test_flush_deferred_writes_them_and_a_rollback_keeps_them(store: Store) -> None:
+    store.defer("INSERT INTO events (time, kind) VALUES (1.0, 'late')")
+    with pytest.raises(RuntimeError), store.write():
+        raise RuntimeError("the transaction that would have carried them fails")
+    assert _other_connection_sees(store, "SELECT kind FROM events") == []
+    store.flush_deferred()
+    assert _other_connection_sees(store, "SELECT kind FROM events") == [("late",)]
+    store.flush_deferred()  # nothing left: no second copy
+    assert _other_connection_sees(store, "SELECT COUNT(*) FROM events") == [(1,)]
+
+
+def test_writers_of_one_process_wait_for_each_other_without_busy_errors(store: Store) -> None:
+    errors: list[BaseException] = []
+
+    def writer(k: int) -> None:
+        try:
+            for i in range(200):
+                with store.write():
+                    store.execute("INSERT INTO events (time, kind) VALUES (?, 'w')", (k + i,))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k * 1000,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store.one("SELECT COUNT(*) AS n FROM events") == {"n": 800}

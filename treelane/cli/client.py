@@ -1,7 +1,8 @@
 """A small LSP client over a ``treelane serve`` subprocess (JSON-RPC on stdio, asyncio).
 
 Only what the CLI needs: requests with their answers, notifications in one queue (in
-arrival order, nothing dropped), an error answer to any request the server sends us,
+arrival order, nothing dropped; a batched ``treelane/taskState`` is queued as its single
+changes), an error answer to any request the server sends us,
 and a clean shutdown. The server runs in a session of its own, so a Ctrl-C in the
 terminal reaches the CLI only (which then asks the server to cancel).
 """
@@ -97,6 +98,9 @@ class LspClient:
                 "rootPath": str(root),
                 "workspaceFolders": [{"uri": uri, "name": root.name}],
                 "capabilities": {},
+                # taskState changes arrive as {"changes": [...]} (far fewer messages on a
+                # big graph); they are put in the queue one change at a time, as before.
+                "initializationOptions": {"batchTaskState": True},
             },
         )
         await self.notify("initialized", {})
@@ -193,7 +197,13 @@ class LspClient:
                 reply = {"jsonrpc": "2.0", "id": msg["id"], "error": refusal}
                 asyncio.ensure_future(self._send(reply)).add_done_callback(_ignore_result)
             else:
-                self.notifications.put_nowait((msg["method"], msg.get("params")))
+                method, params = msg["method"], msg.get("params")
+                changes = params.get("changes") if isinstance(params, dict) else None
+                if method == "treelane/taskState" and isinstance(changes, list):
+                    for change in changes:  # a batch: its changes, in order
+                        self.notifications.put_nowait((method, change))
+                else:
+                    self.notifications.put_nowait((method, params))
             return
         future = self._pending.get(msg.get("id"))  # type: ignore[arg-type]
         if future is None or future.done():

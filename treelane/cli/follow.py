@@ -76,6 +76,8 @@ async def follow(
     if interrupts.count:
         await _cancel(session, run, view)
     while True:
+        if queue.empty():
+            view.flush()  # what was handled so far is out before we wait for more
         method, params = await queue.get()
         if method == SIGTERM_MSG:
             raise Stopped(EXIT_TERMINATED)

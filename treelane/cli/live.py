@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections import deque
@@ -33,6 +34,7 @@ class RunView(Protocol):
     def begin(self, run: str, workflow: str, tasks: list[str], states: dict[str, str]) -> None: ...
     def handle(self, method: str, params: dict[str, Any]) -> None: ...
     def note(self, text: str) -> None: ...
+    def flush(self) -> None: ...
     def end(self, final: dict[str, Any]) -> None: ...
     def close(self) -> None: ...
 
@@ -140,21 +142,28 @@ def _tasks_to_read(model: RunModel) -> list[str]:
 
 
 class JsonLines:
+    """One line per notification; written out (flushed) whenever no more are waiting."""
+
     def begin(self, run: str, workflow: str, tasks: list[str], states: dict[str, str]) -> None:
         pass
 
     def handle(self, method: str, params: dict[str, Any]) -> None:
         if method.startswith("treelane/"):
-            render.print_json({"method": method, "params": params})
+            line = json.dumps({"method": method, "params": params}, ensure_ascii=False)
+            sys.stdout.write(line + "\n")
 
     def note(self, text: str) -> None:
+        self.flush()
         print(f"treelane: {text}", file=sys.stderr, flush=True)
 
+    def flush(self) -> None:
+        sys.stdout.flush()
+
     def end(self, final: dict[str, Any]) -> None:
-        pass
+        self.flush()
 
     def close(self) -> None:
-        pass
+        self.flush()
 
 
 class PlainView:
@@ -179,6 +188,9 @@ class PlainView:
 
     def note(self, text: str) -> None:
         self.printer.line(text)
+
+    def flush(self) -> None:
+        pass
 
     def end(self, final: dict[str, Any]) -> None:
         summarize(self.printer, self.model, final)
@@ -212,6 +224,9 @@ class LiveView:
 
     def note(self, text: str) -> None:
         self.live.console.print(f"[yellow]{text}[/]", highlight=False)
+
+    def flush(self) -> None:
+        pass  # the live display redraws on its own clock
 
     def end(self, final: dict[str, Any]) -> None:
         self.model.final_ms = final.get("duration_ms")

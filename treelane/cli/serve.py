@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
+import sys
 import threading
 from argparse import Namespace
 
@@ -27,7 +29,13 @@ def serve(args: Namespace) -> int:
     if args.client_pid is not None:
         watch_client(args.client_pid)
     run_server(tcp, args.log_level)
-    return 0
+    # Everything is closed (the engine, its store, the connection): skip the interpreter's
+    # teardown of a big run's objects, which the client would otherwise wait for.
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
 
 
 def watch_client(pid: int) -> threading.Thread:

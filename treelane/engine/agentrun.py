@@ -15,7 +15,7 @@ from treelane.engine import retry, spawn
 from treelane.engine.events import TaskState
 from treelane.engine.periodic import PeriodicCheckpoints
 from treelane.engine.pool import Lease
-from treelane.engine.scheduler import RunRec, TaskRec
+from treelane.engine.scheduler import AttemptKey, RunRec, TaskRec
 
 if TYPE_CHECKING:
     from treelane.engine.host import EngineHost as Engine
@@ -102,7 +102,7 @@ def spawned(
 
 
 def finishing(
-    engine: Engine, run: RunRec, t: TaskRec, attempt_id: int, state: str, ended: float
+    engine: Engine, run: RunRec, t: TaskRec, attempt_id: AttemptKey, state: str, ended: float
 ) -> None:
     """In the final-state transaction: end the attempt, store the spawned tasks."""
     engine.end_attempt(attempt_id, t, state, finished=ended)

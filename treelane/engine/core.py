@@ -46,7 +46,13 @@ from treelane.engine.executor import Executor, LocalExecutor
 from treelane.engine.monitor import Monitor, Sample, auto_limit
 from treelane.engine.outputlog import OutputBuffer
 from treelane.engine.pool import HOST, PoolConfig, WorktreePool
-from treelane.engine.scheduler import RunRec, Scheduler, TaskRec, run_finished_event
+from treelane.engine.scheduler import (
+    AttemptKey,
+    RunRec,
+    Scheduler,
+    TaskRec,
+    run_finished_event,
+)
 from treelane.engine.taskrun import SharedTree, run_task
 from treelane.engine.workflow import CONFIG_FILE, Config, Settings, Workflow, load_config
 from treelane.engine.workflow import parse_workflow_dict as _parse_workflow_dict
@@ -407,37 +413,40 @@ class Engine:
 
     # --- hooks used by task bodies ---------------------------------------
 
-    def begin_attempt(self, run: RunRec, t: TaskRec) -> int:
-        with self.store.write():
-            self.store.execute(
-                "UPDATE tasks SET state = 'running', attempt = ?, started = ?, finished = NULL, "
-                "exit_code = NULL, error = NULL WHERE run = ? AND name = ?",
-                (t.attempt, t.started, run.id, t.spec.name),
-            )
-            self.store.execute(
-                "INSERT INTO attempts (run, task, attempt, state, started) "
-                "VALUES (?, ?, ?, 'running', ?)",
-                (run.id, t.spec.name, t.attempt, t.started),
-            )
-            # Same connection, same transaction: the row just inserted.
-            row = self.store.one("SELECT last_insert_rowid() AS id")
-            attempt_id = int(row["id"]) if row else 0
+    def begin_attempt(self, run: RunRec, t: TaskRec) -> AttemptKey:
+        """The attempt begins: its rows go in with the next write transaction (the task's
+        final state, its output, or the next flush tick), not one of their own.
+
+        Every later write comes after them (deferred writes lead the next transaction),
+        so a crash loses at most this recent tail: the store then shows the task queued,
+        a resume runs it again, and recovery ends its process by its mark.
+        """
+        self.store.defer(
+            "UPDATE tasks SET state = 'running', attempt = ?, started = ?, finished = NULL, "
+            "exit_code = NULL, error = NULL WHERE run = ? AND name = ?",
+            (t.attempt, t.started, run.id, t.spec.name),
+        )
+        self.store.defer(
+            "INSERT INTO attempts (run, task, attempt, state, started) "
+            "VALUES (?, ?, ?, 'running', ?)",
+            (run.id, t.spec.name, t.attempt, t.started),
+        )
         self.emit(TaskState(run.id, t.spec.name, "running", t.attempt, t.worktree, None, 0))
-        return attempt_id
+        return AttemptKey(run.id, t.spec.name, t.attempt)
 
     def end_attempt(
-        self, attempt_id: int, t: TaskRec, state: str, finished: float | None = None
+        self, key: AttemptKey, t: TaskRec, state: str, finished: float | None = None
     ) -> None:
         self.store.execute(
             "UPDATE attempts SET state = ?, finished = ?, exit_code = ?, error = ?, worktree = ? "
-            "WHERE id = ?",
+            "WHERE run = ? AND task = ? AND attempt = ?",
             (
                 state,
                 finished if finished is not None else time.time(),
                 t.exit_code,
                 t.error,
                 t.worktree,
-                attempt_id,
+                *key,
             ),
         )
 
@@ -453,16 +462,17 @@ class Engine:
         )
 
     def started_process(self, run: RunRec, t: TaskRec, pid: int) -> None:
-        with self.store.write():
-            self.store.execute(
-                "UPDATE attempts SET pid = ?, worktree = ? "
-                "WHERE run = ? AND task = ? AND attempt = ?",
-                (pid, t.worktree, run.id, t.spec.name, t.attempt),
-            )
-            self.store.execute(
-                "UPDATE tasks SET worktree = ? WHERE run = ? AND name = ?",
-                (t.worktree, run.id, t.spec.name),
-            )
+        # Deferred to the next transaction (at most a flush tick away): a short task's
+        # pid and worktree go in with its final state. A crash before then loses only
+        # the pid, and recovery finds the process by its mark anyway (_kill_marked).
+        self.store.defer(
+            "UPDATE attempts SET pid = ?, worktree = ? WHERE run = ? AND task = ? AND attempt = ?",
+            (pid, t.worktree, run.id, t.spec.name, t.attempt),
+        )
+        self.store.defer(
+            "UPDATE tasks SET worktree = ? WHERE run = ? AND name = ?",
+            (t.worktree, run.id, t.spec.name),
+        )
         self.monitor.track(run.id, t.spec.name, pid)
 
     def output_buffer(self, run: RunRec, t: TaskRec) -> OutputBuffer:
@@ -516,6 +526,8 @@ class Engine:
             for buf in bufs:
                 with contextlib.suppress(Exception):
                     self._write_output(buf)
+            with contextlib.suppress(Exception):
+                self.store.flush_deferred()  # processes started since the last tick
             with contextlib.suppress(Exception):
                 self._heartbeat.tick()
             tick += 1
@@ -621,4 +633,6 @@ class Engine:
         self.monitor.stop()
         with contextlib.suppress(Exception):
             self._heartbeat.stop()
+        with contextlib.suppress(Exception):
+            self.store.flush_deferred()
         self.store.close()

@@ -28,15 +28,15 @@ UNKNOWN_S = 1.0
 
 def past_durations(store: Store, workflow: str) -> dict[str, list[float]]:
     """Durations (s) of the tasks of ``workflow`` that ran to success, per task name."""
-    rows = store.query(
+    rows = store.tuples(  # up to HISTORY_RUNS x tasks rows: tuples, not dicts
         "SELECT name, duration_ms FROM tasks WHERE state = 'succeeded' "
         "AND duration_ms IS NOT NULL AND run IN "
         "(SELECT id FROM runs WHERE workflow = ? ORDER BY started DESC LIMIT ?)",
         (workflow, HISTORY_RUNS),
     )
     out: dict[str, list[float]] = {}
-    for r in rows:
-        out.setdefault(r["name"], []).append(r["duration_ms"] / 1000)
+    for name, ms in rows:
+        out.setdefault(name, []).append(ms / 1000)
     return out
 
 

@@ -197,6 +197,7 @@ def recover(engine: Engine) -> list[str]:
 
 def interrupt(engine: Engine, run_id: str) -> None:
     """Mark a run whose owner is gone as interrupted and end its leftover processes."""
+    engine.store.flush_deferred()  # this process's attempts that began meanwhile
     for a in engine.store.query(
         "SELECT * FROM attempts WHERE run = ? AND state = 'running'", (run_id,)
     ):

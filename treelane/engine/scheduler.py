@@ -21,7 +21,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from treelane.engine.critical import ReadyQueue
 from treelane.engine.diskfull import describe, is_no_space
@@ -33,6 +33,14 @@ from treelane.errors import RequestFailed
 from treelane.storage.db import Store
 
 log = logging.getLogger("treelane.scheduler")
+
+
+class AttemptKey(NamedTuple):
+    """One attempt of a task in the store (``attempts`` row)."""
+
+    run: str
+    task: str
+    attempt: int
 
 
 @dataclass

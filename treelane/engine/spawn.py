@@ -30,12 +30,24 @@ class SpawnError(Exception):
     """The spawn file is invalid or exceeds a limit; the message names file, line, column."""
 
 
+# Spawn folders this process uses: True if it made the folder (so no old file is there).
+_made: dict[Path, bool] = {}
+
+
 def spawn_path(engine: Engine, run: RunRec, t: TaskRec) -> Path:
     """Where the attempt may write its tasks (outside its worktree; removed first)."""
     folder = engine.ws.state_dir / "spawn" / run.id
-    folder.mkdir(parents=True, exist_ok=True)
+    fresh = _made.get(folder)
+    if fresh is None:  # once per run, not once per task
+        try:
+            folder.mkdir(parents=True)
+            fresh = True  # made here now: it holds no file of an earlier process
+        except FileExistsError:
+            fresh = False
+        _made[folder] = fresh
     path = folder / f"{ref_part(t.spec.name)}.{t.attempt}"
-    path.unlink(missing_ok=True)
+    if not fresh:
+        path.unlink(missing_ok=True)
     return path
 
 

@@ -34,6 +34,9 @@ class Store:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._deferred: list[tuple[str, tuple[Any, ...]]] = []
+        self._deferred_lock = threading.Lock()
         self._migrate()
 
     # --- connections -----------------------------------------------------
@@ -81,20 +84,52 @@ class Store:
         if conn.in_transaction:
             yield self.db
             return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
+        # Writers of this process queue here, not in SQLite: a BEGIN IMMEDIATE that finds
+        # the database locked sleeps in SQLite's busy handler (1, 2, 5, 10 ms, ...) even
+        # when the other writer is done a few microseconds later. Other processes still
+        # meet the busy timeout.
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            with self._deferred_lock:
+                deferred, self._deferred = self._deferred, []
+            try:
+                for sql, params in deferred:
+                    conn.execute(sql, params)
+                yield self.db
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                with self._deferred_lock:  # not lost with this transaction
+                    self._deferred[:0] = deferred
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    def defer(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        """A write that may wait: it is made at the start of the next write transaction of
+        any thread, or by :meth:`flush_deferred`. Only for what a crash may lose (e.g. a
+        process id that is also found by its environment), never for a state change."""
+        with self._deferred_lock:
+            self._deferred.append((sql, params))
+
+    def flush_deferred(self) -> None:
+        """Make the deferred writes now (if there are any)."""
+        if self._deferred:
+            with self.write():
+                pass
 
     def query(
         self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
     ) -> list[dict[str, Any]]:
         return [dict(r) for r in self._conn().execute(sql, params).fetchall()]
+
+    def tuples(
+        self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """Rows as plain tuples (for many rows: no dict per row)."""
+        cur = self._conn().cursor()
+        cur.row_factory = None
+        return cur.execute(sql, params).fetchall()
 
     def one(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> dict[str, Any] | None:
         row = self._conn().execute(sql, params).fetchone()

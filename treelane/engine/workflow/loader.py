@@ -83,7 +83,23 @@ def _parse_config(text: str, source: str) -> Config:
     return config
 
 
+# The last document analysed and its outcome: a run's start reads the same file several
+# times (the engine, the reload before the run, the server's diagnostics); everything in
+# the outcome is immutable, so a big file is parsed once.
+_last: tuple[str, Config | None, tuple[Problem, ...]] | None = None
+
+
 def _analyze(text: str) -> tuple[Config | None, list[Problem]]:
+    global _last
+    last = _last
+    if last is not None and last[0] == text:
+        return last[1], list(last[2])
+    config, problems = _analyze_text(text)
+    _last = (text, config, tuple(problems))
+    return config, problems
+
+
+def _analyze_text(text: str) -> tuple[Config | None, list[Problem]]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

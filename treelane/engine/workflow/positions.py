@@ -54,17 +54,29 @@ class _Locator:
     Explicit spans are where a path itself is written (its header, its key, the
     array element); implicit ones are where it is created as a prefix of a
     longer header or dotted key. Lookup falls back to the enclosing table.
+
+    The text is scanned on the first lookup only: a document without problems (the
+    usual case, and a big workflow file's) is never scanned at all.
     """
 
     def __init__(self, text: str) -> None:
-        self._lines = _Lines(text)
-        scanner = _Scanner(text)
+        self._text = text
+        self._scanned = False
+        self._explicit: dict[_KeyPath, _Span] = {}
+        self._implicit: dict[_KeyPath, _Span] = {}
+
+    def _scan(self) -> None:
+        self._lines = _Lines(self._text)
+        scanner = _Scanner(self._text)
         with contextlib.suppress(RecursionError):  # nesting near tomllib's limit: keep the rest
             scanner.scan()
         self._explicit = scanner.explicit
         self._implicit = scanner.implicit
+        self._scanned = True
 
     def range(self, path: _KeyPath) -> Range:
+        if not self._scanned:
+            self._scan()
         for end in range(len(path), 0, -1):
             prefix = path[:end]
             span = self._explicit.get(prefix) or self._implicit.get(prefix)
