@@ -25,7 +25,7 @@ import {
     decodeOutputParams,
     decodeResourcesParams,
     decodeRunFinishedParams,
-    decodeTaskStateParams,
+    decodeTaskStateMessage,
 } from '../core/decode';
 import { describeError } from '../core/errors';
 import { describeStartFailure, forwardedToClient, isRunOutcomeNotice, StderrClassifier, type StartFailure } from '../core/serverProcess';
@@ -299,9 +299,10 @@ export class TreelaneServer implements vscode.Disposable {
     }
 
     private registerNotifications(client: LanguageClient): void {
-        const on = <T>(method: string, decode: (value: unknown) => T, emitter: vscode.EventEmitter<T>): void => {
+        /** `decode` gives the events a message carries (a batch of taskState changes: several). */
+        const on = <T>(method: string, decode: (value: unknown) => T[], emitter: vscode.EventEmitter<T>): void => {
             client.onNotification(method, (params: unknown) => {
-                let decoded: T;
+                let decoded: T[];
                 try {
                     decoded = decode(params);
                 } catch (e) {
@@ -309,14 +310,19 @@ export class TreelaneServer implements vscode.Disposable {
                     return;
                 }
                 if (this.client === client) {
-                    emitter.fire(decoded);
+                    for (const event of decoded) {
+                        emitter.fire(event);
+                    }
                 }
             });
         };
-        on(ServerNotification.taskState, decodeTaskStateParams, this.taskStateEmitter);
-        on(ServerNotification.output, decodeOutputParams, this.outputEmitter);
-        on(ServerNotification.resources, decodeResourcesParams, this.resourcesEmitter);
-        on(ServerNotification.runFinished, decodeRunFinishedParams, this.runFinishedEmitter);
+        const one =
+            <T>(decode: (value: unknown) => T) =>
+            (value: unknown): T[] => [decode(value)];
+        on(ServerNotification.taskState, decodeTaskStateMessage, this.taskStateEmitter);
+        on(ServerNotification.output, one(decodeOutputParams), this.outputEmitter);
+        on(ServerNotification.resources, one(decodeResourcesParams), this.resourcesEmitter);
+        on(ServerNotification.runFinished, one(decodeRunFinishedParams), this.runFinishedEmitter);
     }
 
     private async reportStartFailure(message: string): Promise<void> {
