@@ -2,12 +2,12 @@
  * "Resolve Conflicts": a run that failed because its final tasks (or one task's inputs)
  * conflict. `treelane.resolve` checks the conflicting merge out in a worktree of its own with
  * git's markers and index stages; each conflicted file opens in VS Code's merge editor (or, when
- * that is unavailable, as text with its markers). Once no markers are left, "Resume Run"
- * (`treelane.resume`) carries the run on from the resolution.
+ * that is unavailable, as text with its markers). Once every file is resolved (no markers,
+ * marked resolved in git's index), "Resume Run" (`treelane.resume`) carries the run on.
  */
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { describeTarget, filesWithMarkers, hasConflicts, resolveTarget } from '../core/conflicts';
+import { describeTarget, filesWithMarkers, hasConflicts, isResolved, resolveTarget } from '../core/conflicts';
 import { plural } from '../core/format';
 import { runLabel } from '../core/presentation';
 import type { ResolveResult } from '../core/protocol';
@@ -128,9 +128,9 @@ async function openResolution(resolutions: Resolutions, run: RunRecord, result: 
             }
         });
     };
-    if (marked.length === 0) {
+    if (await isResolved(result.path, result.files)) {
         resolutions.add(result, undefined);
-        offerResume(`no conflict markers are left in ${listFiles(result.files)} (${result.path}): resume ${name} to use the resolution.`);
+        offerResume(`${listFiles(result.files)} in ${result.path} are resolved already: resume ${name} to use the resolution.`);
         return;
     }
     const repositoryOpen = await openRepository(result.path).catch((e: unknown) => {
@@ -152,20 +152,23 @@ async function openResolution(resolutions: Resolutions, run: RunRecord, result: 
         }
     }
     const watch = new ResolutionWatch(result.path, result.files, () => {
-        offerResume(`the conflicts of ${what} are resolved (no markers left in ${listFiles(result.files)}).`);
+        offerResume(`the conflicts of ${what} are resolved (${listFiles(result.files)}: no markers left, marked resolved).`);
     });
     resolutions.add(result, watch);
     const conflicts = result.conflicts.map((c) => `${c.path} (${c.kind}${c.tasks.length > 0 ? `: ${c.tasks.join(' and ')}` : ''})`);
     const where = conflicts.length > 0 ? conflicts.join(', ') : listFiles(result.files);
     if (asText.length === 0) {
-        void info(`resolve ${what} in the merge editor: ${where}. Save each file; Resume Run is offered once no conflict markers are left.`);
+        void info(
+            `resolve ${what} in the merge editor: ${where}. Complete Merge in each file (or git add there); ` +
+                'Resume Run is offered once all are resolved.',
+        );
     } else {
         const why = repositoryOpen
             ? 'the merge editor did not open'
             : `the Git extension is disabled or did not open ${result.path}`;
         void warn(
             `${why}: ${listFiles(asText)} opened with git's conflict markers (${what}). ` +
-                'Edit out the markers and save; Resume Run is offered once none are left.',
+                'Edit out the markers, save and git add them there; Resume Run is offered once all are resolved.',
         );
     }
     watch.check();

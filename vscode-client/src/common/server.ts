@@ -273,7 +273,8 @@ export class TreelaneServer implements vscode.Disposable {
             outputChannel: this.options.log,
             traceOutputChannel: this.options.log,
             revealOutputChannelOn: RevealOutputChannelOn.Never,
-            initializationOptions: { trusted, client: 'vscode' },
+            // Batched taskState: a big matrix's changes in far fewer messages (both forms are decoded).
+            initializationOptions: { trusted, client: 'vscode', batchTaskState: true },
             errorHandler: new RestartingErrorHandler(reachedRunning),
             // A failed start is reported once, by reportStartFailure (not the library's toast).
             initializationFailedHandler: () => false,

@@ -4,6 +4,7 @@
  *
  * Pure module: must not import `vscode`.
  */
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { RunRecord } from './runStore';
@@ -80,4 +81,37 @@ export async function filesWithMarkers(folder: string, files: readonly string[])
         }
     }
     return left;
+}
+
+/**
+ * Paths among `files` that git still has as unmerged in `folder`'s index (stages 1/2/3): not
+ * yet marked resolved with `git add`, Complete Merge in VS Code's merge editor, or a commit.
+ */
+export function unmergedFiles(folder: string, files: readonly string[]): Promise<string[]> {
+    if (files.length === 0) {
+        return Promise.resolve([]);
+    }
+    return new Promise((resolve, reject) => {
+        execFile('git', ['ls-files', '--unmerged', '-z', '--', ...files], { cwd: folder, encoding: 'utf8' }, (error, stdout) => {
+            if (error !== null) {
+                reject(new Error(`git ls-files --unmerged failed in ${folder}: ${error.message}`));
+                return;
+            }
+            // "<mode> <object> <stage>\t<path>\0" per stage
+            const paths = new Set(stdout.split('\0').filter((e) => e.includes('\t')).map((e) => e.slice(e.indexOf('\t') + 1)));
+            resolve(files.filter((f) => paths.has(f)));
+        });
+    });
+}
+
+/**
+ * Whether the conflicts in `folder` are resolved: no file has markers and git has none unmerged.
+ * Markers gone alone is not enough: an editor that saves a half-done merge (auto save of the
+ * merge editor's result) removes them too.
+ */
+export async function isResolved(folder: string, files: readonly string[]): Promise<boolean> {
+    if ((await filesWithMarkers(folder, files)).length > 0) {
+        return false;
+    }
+    return (await unmergedFiles(folder, files)).length === 0;
 }

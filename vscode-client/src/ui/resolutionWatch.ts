@@ -1,10 +1,10 @@
 /**
- * Watches the conflicted files of a resolve worktree until none has conflict markers left
- * (saved from the merge editor, edited by any tool, or committed with git there), then calls
- * back once. Files are read from disk: what `treelane.resume` will check.
+ * Watches the conflicted files of a resolve worktree until they are resolved: no conflict
+ * markers left on disk (what `treelane.resume` checks) and marked resolved in git's index
+ * (Complete Merge in the merge editor, `git add`, or a commit there), then calls back once.
  */
 import * as vscode from 'vscode';
-import { filesWithMarkers } from '../core/conflicts';
+import { isResolved } from '../core/conflicts';
 import { defaultFlavor, isInside } from '../core/worktrees';
 
 /** How often the files are read again when no save or file event came (tools outside VS Code). */
@@ -46,9 +46,9 @@ export class ResolutionWatch implements vscode.Disposable {
             return;
         }
         this.checking = true;
-        filesWithMarkers(this.folder, this.files)
-            .then((left) => {
-                if (left.length === 0 && !this.done) {
+        isResolved(this.folder, this.files)
+            .then((resolved) => {
+                if (resolved && !this.done) {
                     this.dispose();
                     this.onResolved();
                 }

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { describeTarget, filesWithMarkers, hasConflictMarkers, hasConflicts, isConflictedTask, resolveTarget } from '../../src/core/conflicts';
+import { describeTarget, filesWithMarkers, hasConflictMarkers, isResolved, unmergedFiles, hasConflicts, isConflictedTask, resolveTarget } from '../../src/core/conflicts';
 import type { RunRecord, TaskRecord } from '../../src/core/runStore';
 
 function run(partial: Partial<RunRecord>): RunRecord {
@@ -67,5 +68,35 @@ describe('files with markers on disk', () => {
         writeFileSync(path.join(dir, 'a.txt'), '<<<<<<< ours\na\n=======\nb\n>>>>>>> theirs\n');
         writeFileSync(path.join(dir, 'b.txt'), 'resolved\n');
         assert.deepEqual(await filesWithMarkers(dir, ['a.txt', 'b.txt', 'gone.txt']), ['a.txt']);
+    });
+});
+
+describe('resolved in git', () => {
+    it('a file is resolved once it has no markers and git has it merged (git add); markers gone alone is not enough', async () => {
+        const dir = mkdtempSync(path.join(os.tmpdir(), 'treelane-unmerged-'));
+        const git = (...args: string[]): string => execFileSync('git', args, { cwd: dir, encoding: 'utf8' });
+        git('init', '--quiet', '--initial-branch=main');
+        git('config', 'user.email', 't@treelane.invalid');
+        git('config', 'user.name', 't');
+        writeFileSync(path.join(dir, 'f.txt'), 'base\n');
+        git('add', 'f.txt');
+        git('commit', '--quiet', '-m', 'base');
+        git('switch', '--quiet', '-c', 'other');
+        writeFileSync(path.join(dir, 'f.txt'), 'right\n');
+        git('commit', '--quiet', '-am', 'right');
+        git('switch', '--quiet', 'main');
+        writeFileSync(path.join(dir, 'f.txt'), 'left\n');
+        git('commit', '--quiet', '-am', 'left');
+        assert.throws(() => git('merge', '--no-commit', '--no-ff', 'other'));
+        assert.deepEqual(await filesWithMarkers(dir, ['f.txt']), ['f.txt']);
+        assert.deepEqual(await unmergedFiles(dir, ['f.txt']), ['f.txt']);
+        assert.equal(await isResolved(dir, ['f.txt']), false);
+        writeFileSync(path.join(dir, 'f.txt'), 'base\n'); // an auto-saved, half-done merge: no markers
+        assert.equal(await isResolved(dir, ['f.txt']), false, 'still unmerged in the index');
+        writeFileSync(path.join(dir, 'f.txt'), 'left and right\n');
+        git('add', 'f.txt');
+        assert.deepEqual(await unmergedFiles(dir, ['f.txt']), []);
+        assert.equal(await isResolved(dir, ['f.txt']), true);
+        await assert.rejects(unmergedFiles(path.join(dir, 'missing'), ['f.txt']), /git ls-files --unmerged failed/);
     });
 });
