@@ -13,8 +13,9 @@ import { cancelRun, cancelTask, mergeRun, refreshRuns, resumeRun, showOutput, sh
 import { checkpointWorktree, cleanupWorktrees, openWorktree, redoWorktree, undoWorktree } from './worktrees';
 import { exportTrace, showTimeline } from './trace';
 import { showChanges } from './changes';
+import { resolveConflicts, Resolutions } from './resolve';
 
-function handlers(ctx: CommandContext): Record<UiCommandId, CommandHandler> {
+function handlers(ctx: CommandContext, resolutions: Resolutions): Record<UiCommandId, CommandHandler> {
     return {
         [UiCommand.start]: () => startWorkflow(ctx),
         [UiCommand.status]: () => showStatus(ctx),
@@ -37,6 +38,7 @@ function handlers(ctx: CommandContext): Record<UiCommandId, CommandHandler> {
         },
         [UiCommand.selectInterpreter]: () => selectInterpreter(),
         [UiCommand.showChanges]: (node) => showChanges(ctx, node),
+        [UiCommand.resolveConflicts]: (node) => resolveConflicts(ctx, resolutions, node),
     };
 }
 
@@ -73,6 +75,7 @@ function guarded(id: UiCommandId, handler: CommandHandler): CommandHandler {
 }
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
-    const table = handlers(ctx);
-    return Object.values(UiCommand).map((id) => vscode.commands.registerCommand(id, guarded(id, table[id])));
+    const resolutions = new Resolutions(ctx);
+    const table = handlers(ctx, resolutions);
+    return [resolutions, ...Object.values(UiCommand).map((id) => vscode.commands.registerCommand(id, guarded(id, table[id])))];
 }

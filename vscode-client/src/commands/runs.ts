@@ -129,9 +129,11 @@ export async function resumeRun(ctx: CommandContext, node: unknown): Promise<voi
     }
     const result = await ctx.server.api.resume(run.run);
     await ctx.runs.refresh(result.run);
-    if (result.requeued.length === 0) {
+    // A resolved conflict between final tasks re-runs none: the merge alone finishes the run.
+    const now = ctx.runs.store.get(result.run)?.state;
+    if (result.requeued.length === 0 && now !== 'succeeded' && now !== 'running') {
         await info(`run ${result.run} had nothing to resume.`);
-    } else {
+    } else if (result.requeued.length > 0) {
         showRunProgress(ctx.runs, ctx.server.api, result.run, `${runLabel(run)} ${result.run} (resumed)`);
     }
 }

@@ -37,6 +37,7 @@ export const UiCommand = {
     restart: 'treelane.ui.restart',
     selectInterpreter: 'treelane.ui.selectInterpreter',
     showChanges: 'treelane.ui.showChanges',
+    resolveConflicts: 'treelane.ui.resolveConflicts',
 } as const;
 export type UiCommandId = (typeof UiCommand)[keyof typeof UiCommand];
 

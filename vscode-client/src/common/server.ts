@@ -25,7 +25,7 @@ import {
     decodeOutputParams,
     decodeResourcesParams,
     decodeRunFinishedParams,
-    decodeTaskStateParams,
+    decodeTaskStateMessage,
 } from '../core/decode';
 import { describeError } from '../core/errors';
 import { describeStartFailure, forwardedToClient, isRunOutcomeNotice, StderrClassifier, type StartFailure } from '../core/serverProcess';
@@ -273,7 +273,8 @@ export class TreelaneServer implements vscode.Disposable {
             outputChannel: this.options.log,
             traceOutputChannel: this.options.log,
             revealOutputChannelOn: RevealOutputChannelOn.Never,
-            initializationOptions: { trusted, client: 'vscode' },
+            // Batched taskState: a big matrix's changes in far fewer messages (both forms are decoded).
+            initializationOptions: { trusted, client: 'vscode', batchTaskState: true },
             errorHandler: new RestartingErrorHandler(reachedRunning),
             // A failed start is reported once, by reportStartFailure (not the library's toast).
             initializationFailedHandler: () => false,
@@ -299,9 +300,10 @@ export class TreelaneServer implements vscode.Disposable {
     }
 
     private registerNotifications(client: LanguageClient): void {
-        const on = <T>(method: string, decode: (value: unknown) => T, emitter: vscode.EventEmitter<T>): void => {
+        /** `decode` gives the events a message carries (a batch of taskState changes: several). */
+        const on = <T>(method: string, decode: (value: unknown) => T[], emitter: vscode.EventEmitter<T>): void => {
             client.onNotification(method, (params: unknown) => {
-                let decoded: T;
+                let decoded: T[];
                 try {
                     decoded = decode(params);
                 } catch (e) {
@@ -309,14 +311,19 @@ export class TreelaneServer implements vscode.Disposable {
                     return;
                 }
                 if (this.client === client) {
-                    emitter.fire(decoded);
+                    for (const event of decoded) {
+                        emitter.fire(event);
+                    }
                 }
             });
         };
-        on(ServerNotification.taskState, decodeTaskStateParams, this.taskStateEmitter);
-        on(ServerNotification.output, decodeOutputParams, this.outputEmitter);
-        on(ServerNotification.resources, decodeResourcesParams, this.resourcesEmitter);
-        on(ServerNotification.runFinished, decodeRunFinishedParams, this.runFinishedEmitter);
+        const one =
+            <T>(decode: (value: unknown) => T) =>
+            (value: unknown): T[] => [decode(value)];
+        on(ServerNotification.taskState, decodeTaskStateMessage, this.taskStateEmitter);
+        on(ServerNotification.output, one(decodeOutputParams), this.outputEmitter);
+        on(ServerNotification.resources, one(decodeResourcesParams), this.resourcesEmitter);
+        on(ServerNotification.runFinished, one(decodeRunFinishedParams), this.runFinishedEmitter);
     }
 
     private async reportStartFailure(message: string): Promise<void> {

@@ -10,6 +10,7 @@ import {
     checkpointArgs,
     cleanupArgs,
     mergeArgs,
+    resolveArgs,
     resumeArgs,
     startArgs,
     statusArgs,
@@ -27,6 +28,7 @@ import {
     decodeStatusResult,
     decodeTraceResult,
     decodeDiffResult,
+    decodeResolveResult,
     decodeWorkflowsResult,
     decodeWorktreesResult,
 } from './decode';
@@ -45,6 +47,7 @@ import {
     type TraceResult,
     type DiffArgs,
     type DiffResult,
+    type ResolveResult,
     type WorkflowsResult,
     type WorktreesResult,
 } from './protocol';
@@ -104,6 +107,11 @@ export class TreelaneApi {
     /** The workflows of treelane.toml, as the server parses it. */
     async workflows(): Promise<WorkflowsResult> {
         return decodeWorkflowsResult(await this.send(ServerCommand.workflows, {}));
+    }
+
+    /** Checks out the conflicting merge of a failed run (or of one task's inputs) with markers. */
+    async resolve(run: string, task?: string): Promise<ResolveResult> {
+        return decodeResolveResult(await this.send(ServerCommand.resolve, resolveArgs(run, task)));
     }
 
     async trace(run: string): Promise<TraceResult> {

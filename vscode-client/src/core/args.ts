@@ -11,6 +11,7 @@ import type {
     CleanupArgs,
     JsonObject,
     MergeArgs,
+    ResolveArgs,
     ResumeArgs,
     StartArgs,
     StatusArgs,
@@ -61,6 +62,16 @@ export function statusArgs(run?: string): StatusArgs {
 /** `treelane.cancel`: a whole run, or one task of it. */
 export function cancelArgs(run: string, task?: string): CancelArgs {
     const args: CancelArgs = { run: required(run, 'run') };
+    const t = optional(task);
+    if (t !== undefined) {
+        args.task = t;
+    }
+    return args;
+}
+
+/** `treelane.resolve`: the final merge of a run, or the inputs of one task. */
+export function resolveArgs(run: string, task?: string): ResolveArgs {
+    const args: ResolveArgs = { run: required(run, 'run') };
     const t = optional(task);
     if (t !== undefined) {
         args.task = t;

@@ -15,7 +15,9 @@ import type {
     MergeResult,
     OutputParams,
     ResourcesParams,
+    ResolveResult,
     ResumeResult,
+    RunConflict,
     RunFinishedParams,
     RunStatus,
     StartResult,
@@ -23,6 +25,7 @@ import type {
     TaskResources,
     TaskStateParams,
     TaskStatus,
+    TaskTags,
     TraceResult,
     Worktree,
     DiffFile,
@@ -165,6 +168,31 @@ export function decodeStartResult(value: unknown): StartResult {
     };
 }
 
+/** The agent-workflow fields of a task entry, only those present. */
+function tags(o: Obj): TaskTags {
+    const out: TaskTags = {};
+    const group = optionalId(o, 'group');
+    if (group !== null) {
+        out.group = group;
+    }
+    const parent = optionalId(o, 'parent');
+    if (parent !== null) {
+        out.parent = parent;
+    }
+    const kind = optionalId(o, 'kind');
+    if (kind !== null) {
+        out.kind = kind;
+    }
+    const score = optionalNumber(o, 'score');
+    if (score !== null) {
+        out.score = score;
+    }
+    if ('picked' in o) {
+        out.picked = optionalId(o, 'picked');
+    }
+    return out;
+}
+
 function decodeTaskStatus(value: unknown, where: string): TaskStatus {
     const o = object(value, where);
     return {
@@ -176,7 +204,21 @@ function decodeTaskStatus(value: unknown, where: string): TaskStatus {
         durationMs: optionalNumber(o, 'duration_ms'),
         result: optionalId(o, 'result'),
         ...optionalError(o),
+        ...tags(o),
     };
+}
+
+function decodeRunConflict(value: unknown, where: string): RunConflict {
+    if (typeof value === 'string') {
+        return { path: value, kind: 'conflict', tasks: [] };
+    }
+    const o = object(value, where);
+    return { path: id(o, 'path', where), kind: text(o, 'kind', 'conflict'), tasks: list(o, 'tasks', where, stringItem) };
+}
+
+function reason(o: Obj): string | null {
+    const value = o.reason;
+    return typeof value === 'string' && value.length > 0 ? value : null;
 }
 
 function decodeRunStatus(value: unknown, where: string): RunStatus {
@@ -188,6 +230,8 @@ function decodeRunStatus(value: unknown, where: string): RunStatus {
         started: optionalId(o, 'started'),
         finished: optionalId(o, 'finished'),
         tasks: list(o, 'tasks', where, decodeTaskStatus),
+        reason: reason(o),
+        conflicts: list(o, 'conflicts', where, decodeRunConflict),
     };
 }
 
@@ -284,17 +328,42 @@ export function decodeTraceResult(value: unknown): TraceResult {
 // ------------------------------------------------------------ notifications
 
 export function decodeTaskStateParams(value: unknown): TaskStateParams {
-    const o = object(value, 'taskState');
-    return {
-        run: id(o, 'run', 'taskState'),
-        task: id(o, 'task', 'taskState'),
-        state: id(o, 'state', 'taskState'),
+    return decodeTaskStateAt(value, 'taskState');
+}
+
+function decodeTaskStateAt(value: unknown, where: string): TaskStateParams {
+    const o = object(value, where);
+    const params: TaskStateParams = {
+        run: id(o, 'run', where),
+        task: id(o, 'task', where),
+        state: id(o, 'state', where),
         attempt: number(o, 'attempt', 1),
         worktree: optionalId(o, 'worktree'),
         exitCode: optionalNumber(o, 'exit_code'),
         durationMs: optionalNumber(o, 'duration_ms'),
         ...optionalError(o),
     };
+    const group = optionalId(o, 'group');
+    if (group !== null) {
+        params.group = group;
+    }
+    const parent = optionalId(o, 'parent');
+    if (parent !== null) {
+        params.parent = parent;
+    }
+    return params;
+}
+
+/**
+ * A `treelane/taskState` message: one change, or (with `batchTaskState`) `{"changes": [...]}`,
+ * the changes in order.
+ */
+export function decodeTaskStateMessage(value: unknown): TaskStateParams[] {
+    const o = object(value, 'taskState');
+    if ('changes' in o && !('task' in o)) {
+        return list(o, 'changes', 'taskState', decodeTaskStateAt);
+    }
+    return [decodeTaskStateParams(o)];
 }
 
 export function decodeOutputParams(value: unknown): OutputParams {
@@ -350,6 +419,8 @@ export function decodeRunFinishedParams(value: unknown): RunFinishedParams {
         state: id(o, 'state', 'runFinished'),
         durationMs: optionalNumber(o, 'duration_ms'),
         counts,
+        reason: reason(o),
+        conflicts: list(o, 'conflicts', 'runFinished', decodeRunConflict),
     };
 }
 
@@ -397,5 +468,19 @@ export function decodeDiffResult(value: unknown): DiffResult {
         files,
         additions: typeof o.additions === 'number' ? o.additions : files.reduce((n, f) => n + f.additions, 0),
         deletions: typeof o.deletions === 'number' ? o.deletions : files.reduce((n, f) => n + f.deletions, 0),
+    };
+}
+
+export function decodeResolveResult(value: unknown): ResolveResult {
+    const o = object(value, 'resolve');
+    return {
+        run: id(o, 'run', 'resolve'),
+        task: optionalId(o, 'task'),
+        worktree: id(o, 'worktree', 'resolve'),
+        path: id(o, 'path', 'resolve'),
+        files: list(o, 'files', 'resolve', stringItem),
+        conflicts: list(o, 'conflicts', 'resolve', decodeRunConflict),
+        ours: list(o, 'ours', 'resolve', stringItem),
+        theirs: text(o, 'theirs'),
     };
 }

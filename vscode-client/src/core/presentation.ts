@@ -8,6 +8,7 @@
 import { formatDuration, plural, shortSha } from './format';
 import type { RunRecord, TaskRecord } from './runStore';
 import { isActiveTaskState, KNOWN_RUN_STATES, type RunState, type TaskState } from './protocol';
+import { hasConflicts } from './conflicts';
 
 const KNOWN_RUN_STATES_SET: ReadonlySet<string> = new Set(KNOWN_RUN_STATES);
 
@@ -78,6 +79,9 @@ export function runTooltip(run: RunRecord): string {
         lines.push(`Duration: ${formatDuration(run.durationMs)}`);
     }
     lines.push(plural(run.tasks.length, 'task'));
+    if (run.reason) {
+        lines.push(`Reason: ${run.reason}`);
+    }
     return lines.join('\n');
 }
 
@@ -92,6 +96,9 @@ export function taskDescription(task: TaskRecord): string {
     }
     if (task.attempt > 1) {
         parts.push(`attempt ${task.attempt}`);
+    }
+    if (task.score !== undefined) {
+        parts.push(`score ${formatScore(task.score)}`);
     }
     // A cancelled task was stopped by a signal: its exit code (-15) says nothing more.
     if (task.exitCode !== null && task.exitCode !== 0 && task.state !== 'cancelled') {
@@ -120,21 +127,50 @@ export function taskTooltip(run: RunRecord, task: TaskRecord): string {
     if (task.result) {
         lines.push(`Result commit: ${task.result}`);
     }
+    if (task.score !== undefined) {
+        lines.push(`Score: ${formatScore(task.score)}`);
+    }
+    if (task.picked) {
+        lines.push(`Picked: ${task.picked}`);
+    }
+    if (task.group !== undefined) {
+        lines.push(`${task.kind === 'pick' ? 'Picks among' : 'Expands'}: ${task.group}`);
+    }
+    if (task.parent !== undefined) {
+        lines.push(`Added by: ${task.parent}`);
+    }
     if (task.error) {
         lines.push(`Error: ${task.error}`);
     }
     return lines.join('\n');
 }
 
-/**
- * Context values for `view/item/context` menus:
- * "run.active" | "run.done", and "task.<state>.wt" | "task.<state>.nowt".
- */
-export function runContextValue(run: RunRecord): string {
-    return run.state === 'running' ? 'run.active' : 'run.done';
+/** A candidate's score: "2", "0.75". */
+export function formatScore(score: number): string {
+    return Number.isInteger(score) ? String(score) : String(Math.round(score * 1000) / 1000);
 }
 
-export function taskContextValue(task: TaskRecord): string {
-    const state = /^[a-z]+$/.test(task.state) ? task.state : 'unknown';
-    return `task.${state}.${task.worktree ? 'wt' : 'nowt'}`;
+/**
+ * Context values for `view/item/context` menus:
+ * "run.active" | "run.done" | "run.done.conflicts" (failed on a conflict: Resolve Conflicts),
+ * "task.<state>.wt" | "task.<state>.nowt" (+ ".conflicts": its inputs conflict), and
+ * "group.<state>" for a matrix task made from its expansions.
+ */
+export function runContextValue(run: RunRecord): string {
+    if (run.state === 'running') {
+        return 'run.active';
+    }
+    return hasConflicts(run) ? 'run.done.conflicts' : 'run.done';
+}
+
+export function taskContextValue(task: TaskRecord, conflicts = false): string {
+    return `task.${stateWord(task.state)}.${task.worktree ? 'wt' : 'nowt'}${conflicts ? '.conflicts' : ''}`;
+}
+
+export function groupContextValue(state: TaskState): string {
+    return `group.${stateWord(state)}`;
+}
+
+function stateWord(state: TaskState): string {
+    return /^[a-z]+$/.test(state) ? state : 'unknown';
 }

@@ -24,6 +24,7 @@ export const ServerCommand = {
     trace: 'treelane.trace',
     workflows: 'treelane.workflows',
     diff: 'treelane.diff',
+    resolve: 'treelane.resolve',
 } as const;
 export type ServerCommandId = (typeof ServerCommand)[keyof typeof ServerCommand];
 
@@ -105,6 +106,7 @@ export type MergeArgs = { run: string; into?: string; preview?: boolean };
 export type WorktreesArgs = Record<string, never>;
 export type CleanupArgs = { force?: boolean };
 export type TraceArgs = { run: string };
+export type ResolveArgs = { run: string; task?: string };
 
 /** Maps every server command to the type of its single argument. */
 export interface CommandArgs {
@@ -121,6 +123,7 @@ export interface CommandArgs {
     'treelane.trace': TraceArgs;
     'treelane.workflows': Record<string, never>;
     'treelane.diff': DiffArgs;
+    'treelane.resolve': ResolveArgs;
 }
 
 // ------------------------------------------------------------------ results
@@ -142,6 +145,26 @@ export interface TaskStatus {
     error?: string;
     /** The task's result commit (null until it succeeded). */
     result?: string | null;
+    /** Agent workflows: see `TaskTags`. */
+    group?: string;
+    parent?: string;
+    kind?: string;
+    score?: number;
+    picked?: string | null;
+}
+
+/**
+ * Where an agent-workflow task belongs: `group` (a matrix expansion or a candidate: the task
+ * it expands), `parent` (a task added at run time: its spawner), `kind` ("pick": the node that
+ * picks among candidates), `score` (a scored candidate), `picked` (a pick node's winner).
+ */
+export type TaskTags = Pick<TaskStatus, 'group' | 'parent' | 'kind' | 'score' | 'picked'>;
+
+/** Two inputs that conflict in a file (a failed run's `conflicts`). */
+export interface RunConflict {
+    path: string;
+    kind: string;
+    tasks: string[];
 }
 
 export interface RunStatus {
@@ -151,6 +174,9 @@ export interface RunStatus {
     started: string | null;
     finished: string | null;
     tasks: TaskStatus[];
+    /** Why the run failed (one line), null when it did not. */
+    reason?: string | null;
+    conflicts?: RunConflict[];
 }
 
 export interface StatusResult {
@@ -252,6 +278,22 @@ export interface CleanupResult {
     kept: { id: string; reason: string }[];
 }
 
+/** `treelane.resolve`: the conflicting merge, checked out with markers and index stages. */
+export interface ResolveResult {
+    run: string;
+    /** The task whose inputs conflict; null for the merge of the run's final tasks. */
+    task: string | null;
+    /** The worktree's id (`resolve/<run>-<task>`). */
+    worktree: string;
+    /** Its folder. */
+    path: string;
+    /** Paths (relative to `path`) with conflicts. */
+    files: string[];
+    conflicts: RunConflict[];
+    ours: string[];
+    theirs: string;
+}
+
 /** A Chrome Trace Event document (object form, or the bare array form). */
 export type TraceResult = JsonObject | JsonValue[];
 
@@ -267,6 +309,8 @@ export interface TaskStateParams {
     durationMs: number | null;
     /** Why the task failed or was skipped, when the server says (not in the contract). */
     error?: string;
+    group?: string;
+    parent?: string;
 }
 
 export interface OutputParams {
@@ -297,4 +341,6 @@ export interface RunFinishedParams {
     state: RunState;
     durationMs: number | null;
     counts: Record<string, number>;
+    reason?: string | null;
+    conflicts?: RunConflict[];
 }

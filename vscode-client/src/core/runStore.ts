@@ -7,6 +7,7 @@
 import { elapsedMs } from './format';
 import {
     isActiveRunState,
+    type RunConflict,
     type RunFinishedParams,
     type RunState,
     type RunStatus,
@@ -14,9 +15,10 @@ import {
     type StatusResult,
     type TaskState,
     type TaskStateParams,
+    type TaskTags,
 } from './protocol';
 
-export interface TaskRecord {
+export interface TaskRecord extends TaskTags {
     name: string;
     state: TaskState;
     attempt: number;
@@ -37,6 +39,10 @@ export interface RunRecord {
     finished: string | null;
     durationMs: number | null;
     tasks: TaskRecord[];
+    /** Why the run failed (one line), null or absent when it did not or is not known yet. */
+    reason?: string | null;
+    /** The inputs that conflict, when it failed on a merge. */
+    conflicts?: RunConflict[];
 }
 
 export interface TaskStateOutcome {
@@ -120,6 +126,8 @@ export class RunStore {
             started: now.toISOString(),
             finished: null,
             durationMs: null,
+            reason: null,
+            conflicts: [],
             tasks: result.tasks.map((name) => ({
                 name,
                 state: 'queued',
@@ -143,6 +151,8 @@ export class RunStore {
                 finished: null,
                 durationMs: null,
                 tasks: [],
+                reason: null,
+                conflicts: [],
             };
             this.upsert(record);
         }
@@ -157,6 +167,12 @@ export class RunStore {
         if (params.error !== undefined) {
             task.error = params.error;
         }
+        if (params.group !== undefined) {
+            task.group = params.group;
+        }
+        if (params.parent !== undefined) {
+            task.parent = params.parent;
+        }
         const index = record.tasks.findIndex((t) => t.name === params.task);
         if (index >= 0) {
             const previous = record.tasks[index];
@@ -164,6 +180,15 @@ export class RunStore {
             task.worktree ??= previous?.worktree ?? null;
             if (previous?.result) {
                 task.result = previous.result;
+            }
+            // Only a status carries these (a re-run task loses its old score).
+            for (const key of ['group', 'parent', 'kind', 'picked'] as const) {
+                if (task[key] === undefined && previous?.[key] !== undefined) {
+                    Object.assign(task, { [key]: previous[key] });
+                }
+            }
+            if (previous?.score !== undefined && !isActiveTaskStateName(params.state)) {
+                task.score = previous.score;
             }
             record.tasks[index] = task;
         } else {
@@ -175,6 +200,8 @@ export class RunStore {
                 record.state = 'running';
                 record.finished = null;
                 record.durationMs = null;
+                record.reason = null;
+                record.conflicts = [];
             }
         }
         return { unknownRun };
@@ -191,10 +218,14 @@ export class RunStore {
                 finished: now.toISOString(),
                 durationMs: params.durationMs,
                 tasks: [],
+                reason: params.reason ?? null,
+                conflicts: params.conflicts ?? [],
             });
             return;
         }
         record.state = params.state;
+        record.reason = params.reason ?? null;
+        record.conflicts = params.conflicts ?? [];
         record.finished ??= now.toISOString();
         record.durationMs = params.durationMs ?? elapsedMs(record.started, record.finished);
         if (params.workflow) {
@@ -220,7 +251,13 @@ function fromStatus(status: RunStatus): RunRecord {
         finished: status.finished,
         durationMs: elapsedMs(status.started, status.finished),
         tasks: status.tasks.map((t) => ({ ...t })),
+        reason: status.reason ?? null,
+        conflicts: (status.conflicts ?? []).map((c) => ({ ...c, tasks: [...c.tasks] })),
     };
+}
+
+function isActiveTaskStateName(state: TaskState): boolean {
+    return state === 'queued' || state === 'running';
 }
 
 /** Task counts per state, e.g. { succeeded: 3, failed: 1 }. */

@@ -12,13 +12,14 @@ import type {
     TaskStateParams,
 } from '../core/protocol';
 import { RunStore } from '../core/runStore';
+import { isFinalTaskState } from '../core/protocol';
 import { describeError } from '../core/errors';
 import type { TreelaneServer } from '../common/server';
 import { logWarn } from '../common/log';
 
 /** Coalesces bursts of notifications into one view update. */
 const CHANGE_DELAY_MS = 50;
-/** Waits for more unknown runs before asking the server about them. */
+/** Waits for more unknown (or re-scored) runs before asking the server about them. */
 const REFRESH_DELAY_MS = 200;
 
 export class RunsController implements vscode.Disposable {
@@ -87,12 +88,18 @@ export class RunsController implements vscode.Disposable {
 
     private receiveTaskState(params: TaskStateParams): void {
         const { unknownRun } = this.store.applyTaskState(params, new Date());
-        if (unknownRun) {
+        // A new run; or a candidate or pick node that finished: scores and the pick are only in a status.
+        const scored = isFinalTaskState(params.state) && (params.group !== undefined || this.isGroupOwner(params));
+        if (unknownRun || scored) {
             this.unknownRuns.add(params.run);
             this.scheduleRefresh();
         }
         this.taskStateEmitter.fire(params);
         this.changed(false);
+    }
+
+    private isGroupOwner(params: TaskStateParams): boolean {
+        return this.store.get(params.run)?.tasks.some((t) => t.group === params.task) ?? false;
     }
 
     private receiveResources(params: ResourcesParams): void {

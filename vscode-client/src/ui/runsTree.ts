@@ -1,8 +1,10 @@
 /**
- * The "Runs" tree: runs, and under each its tasks.
+ * The "Runs" tree: runs, and under each its tasks; matrix expansions, best-of-N candidates and
+ * tasks added at run time under the task they belong to (core/taskTree).
  */
 import * as vscode from 'vscode';
 import {
+    groupContextValue,
     runContextValue,
     runDescription,
     runIcon,
@@ -14,10 +16,15 @@ import {
     taskTooltip,
     type IconSpec,
 } from '../core/presentation';
+import { isConflictedTask } from '../core/conflicts';
+import { buildTaskTree, findParentNode, findTaskNode, stateOf, summarizeChildren, type TaskTreeNode } from '../core/taskTree';
+import type { RunRecord } from '../core/runStore';
 import type { RunsController } from './runsController';
 import { UiCommand } from '../common/constants';
+import { isActiveTaskState } from '../core/protocol';
 
 export type RunNode = { readonly kind: 'run'; readonly run: string };
+/** A task; or a matrix task (no row of its own), shown with its expansions under it. */
 export type TaskNode = { readonly kind: 'task'; readonly run: string; readonly task: string };
 /** Shown first while the server is not running: click it to restart the server. */
 export type ServerNode = { readonly kind: 'server' };
@@ -44,6 +51,19 @@ export function isTaskNode(value: unknown): value is TaskNode {
     );
 }
 
+/** Leaves: none; a group or spawner: open while its children run or when one failed. */
+function collapsibleState(node: TaskTreeNode | undefined): vscode.TreeItemCollapsibleState {
+    if (node === undefined || node.children.length === 0) {
+        return vscode.TreeItemCollapsibleState.None;
+    }
+    const open = node.children.some((c) => isActiveTaskState(stateOf(c)) || stateOf(c) === 'failed');
+    return open ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed;
+}
+
+function childrenLine(task: { kind?: string }, text: string): string {
+    return `${task.kind === 'pick' ? 'Candidates' : 'Added tasks'}: ${text}`;
+}
+
 function themeIcon(spec: IconSpec): vscode.ThemeIcon {
     return new vscode.ThemeIcon(spec.id, spec.color !== undefined ? new vscode.ThemeColor(spec.color) : undefined);
 }
@@ -54,12 +74,26 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     /** Stable node objects, so the tree keeps selection and expansion. */
     private readonly nodes = new Map<string, RunsNode>();
     private readonly subscription: vscode.Disposable;
+    /** Each run's task tree, until the model changes. */
+    private readonly trees = new Map<string, TaskTreeNode[]>();
 
     constructor(
         private readonly runs: RunsController,
         private readonly serverStopped: () => boolean = () => false,
     ) {
-        this.subscription = runs.onDidChange(() => this.changeEmitter.fire(undefined));
+        this.subscription = runs.onDidChange(() => {
+            this.trees.clear();
+            this.changeEmitter.fire(undefined);
+        });
+    }
+
+    private treeOf(run: RunRecord): TaskTreeNode[] {
+        let tree = this.trees.get(run.run);
+        if (tree === undefined) {
+            tree = buildTaskTree(run.tasks);
+            this.trees.set(run.run, tree);
+        }
+        return tree;
     }
 
     /** Redraws the tree (the server's state changed). */
@@ -72,15 +106,25 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
             const runs: RunsNode[] = this.runs.store.list().map((r) => this.runNode(r.run));
             return this.serverStopped() ? [SERVER_NODE, ...runs] : runs;
         }
-        if (element.kind === 'run') {
-            const run = this.runs.store.get(element.run);
-            return run ? run.tasks.map((t) => this.taskNode(run.run, t.name)) : [];
+        if (element.kind === 'server') {
+            return [];
         }
-        return [];
+        const run = this.runs.store.get(element.run);
+        if (run === undefined) {
+            return [];
+        }
+        const tree = this.treeOf(run);
+        const nodes = element.kind === 'run' ? tree : (findTaskNode(tree, element.task)?.children ?? []);
+        return nodes.map((n) => this.taskNode(run.run, n.name));
     }
 
     getParent(element: RunsNode): RunsNode | undefined {
-        return element.kind === 'task' ? this.runNode(element.run) : undefined;
+        if (element.kind !== 'task') {
+            return undefined;
+        }
+        const run = this.runs.store.get(element.run);
+        const parent = run !== undefined ? findParentNode(this.treeOf(run), element.task) : undefined;
+        return parent !== undefined ? this.taskNode(element.run, parent.name) : this.runNode(element.run);
     }
 
     getTreeItem(element: RunsNode): vscode.TreeItem {
@@ -112,14 +156,27 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
             item.contextValue = runContextValue(run);
             return item;
         }
-        const task = run.tasks.find((t) => t.name === element.task);
-        const item = new vscode.TreeItem(element.task, vscode.TreeItemCollapsibleState.None);
+        const tree = this.treeOf(run);
+        const node = findTaskNode(tree, element.task);
+        const children = node?.children ?? [];
+        const task = node?.task;
+        const item = new vscode.TreeItem(element.task, collapsibleState(node));
         item.id = `task:${run.run}/${element.task}`;
+        const summary = children.length > 0 ? summarizeChildren(children) : undefined;
+        const parent = findParentNode(tree, element.task);
+        const picked = parent?.task?.picked === element.task;
         if (task !== undefined) {
-            item.description = taskDescription(task);
-            item.tooltip = taskTooltip(run, task);
+            const own = taskDescription(task);
+            const parts = [picked ? 'picked' : '', summary?.text ?? '', own];
+            item.description = parts.filter((p) => p.length > 0).join(' · ');
+            item.tooltip = taskTooltip(run, task) + (summary !== undefined ? `\n${childrenLine(task, summary.text)}` : '');
             item.iconPath = themeIcon(taskIcon(task.state));
-            item.contextValue = taskContextValue(task);
+            item.contextValue = taskContextValue(task, isConflictedTask(run, task.name));
+        } else if (summary !== undefined) {
+            item.description = summary.text;
+            item.tooltip = `${element.task} (${runLabel(run)} ${run.run})\nMatrix: ${summary.text}`;
+            item.iconPath = themeIcon(taskIcon(summary.state));
+            item.contextValue = groupContextValue(summary.state);
         }
         item.command = { command: UiCommand.showOutput, title: 'Show Output', arguments: [element] };
         return item;

@@ -167,7 +167,7 @@ describe('activation and commands (fake VS Code)', () => {
             `--clientProcessId=${process.pid}`,
         ]);
         assert.equal(c.serverOptions.options?.cwd, ROOT);
-        assert.deepEqual(c.clientOptions.initializationOptions, { trusted: true, client: 'vscode' });
+        assert.deepEqual(c.clientOptions.initializationOptions, { trusted: true, client: 'vscode', batchTaskState: true });
         for (const method of ['treelane/taskState', 'treelane/output', 'treelane/resources', 'treelane/runFinished']) {
             assert.ok(c.notificationHandlers.has(method), `handles ${method}`);
         }
@@ -292,7 +292,7 @@ describe('activation and commands (fake VS Code)', () => {
         await activate();
         const c = client();
         assert.equal(c.serverOptions.options?.cwd, EXT, 'the server does not run in the workspace');
-        assert.deepEqual(c.clientOptions.initializationOptions, { trusted: false, client: 'vscode' });
+        assert.deepEqual(c.clientOptions.initializationOptions, { trusted: false, client: 'vscode', batchTaskState: true });
 
         const before = server.requests.length;
         await run('treelane.ui.start');

@@ -35,6 +35,16 @@ describe('TreelaneApi', () => {
             [ServerCommand.cleanup]: { removed: [], kept: [] },
             [ServerCommand.trace]: { traceEvents: [] },
             [ServerCommand.diff]: { base: 'b', head: 'h', files: [], commits: [] },
+            [ServerCommand.resolve]: {
+                run: 'r1',
+                task: null,
+                worktree: 'resolve/r1-_result',
+                path: '/repo/.git/treelane/worktrees/resolve/r1-_result',
+                files: ['f.txt'],
+                conflicts: [{ path: 'f.txt', kind: 'content', tasks: ['left', 'right'] }],
+                ours: ['left'],
+                theirs: 'right',
+            },
             [ServerCommand.workflows]: {
                 workflows: [{ name: 'ci', description: 'd', tasks: ['a'], problems: [{ message: 'm', severity: 'warning' }] }],
                 problems: [],
@@ -53,6 +63,17 @@ describe('TreelaneApi', () => {
         await api.cleanup(true);
         assert.deepEqual(await api.trace('r1'), { traceEvents: [] });
         assert.deepEqual(await api.diff('r1', { task: 'a' }), { base: 'b', head: 'h', files: [], additions: 0, deletions: 0 });
+        assert.deepEqual(await api.resolve('r1'), {
+            run: 'r1',
+            task: null,
+            worktree: 'resolve/r1-_result',
+            path: '/repo/.git/treelane/worktrees/resolve/r1-_result',
+            files: ['f.txt'],
+            conflicts: [{ path: 'f.txt', kind: 'content', tasks: ['left', 'right'] }],
+            ours: ['left'],
+            theirs: 'right',
+        });
+        await api.resolve('r1', 'join');
         assert.deepEqual(await api.workflows(), {
             workflows: [{ name: 'ci', description: 'd', tasks: ['a'], problems: [{ message: 'm', severity: 'warning' }] }],
             problems: [],
@@ -72,6 +93,8 @@ describe('TreelaneApi', () => {
             { command: 'treelane.cleanup', argument: { force: true } },
             { command: 'treelane.trace', argument: { run: 'r1' } },
             { command: 'treelane.diff', argument: { run: 'r1', task: 'a' } },
+            { command: 'treelane.resolve', argument: { run: 'r1' } },
+            { command: 'treelane.resolve', argument: { run: 'r1', task: 'join' } },
             { command: 'treelane.workflows', argument: {} },
         ]);
         const used = new Set(calls.map((c) => c.command));

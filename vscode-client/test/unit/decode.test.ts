@@ -6,11 +6,13 @@ import {
     decodeCleanupResult,
     decodeMergeResult,
     decodeOutputParams,
+    decodeResolveResult,
     decodeResourcesParams,
     decodeResumeResult,
     decodeRunFinishedParams,
     decodeStartResult,
     decodeStatusResult,
+    decodeTaskStateMessage,
     decodeTaskStateParams,
     decodeTraceResult,
     decodeWorktreesResult,
@@ -72,6 +74,56 @@ describe('decoding results', () => {
         assert.equal(result.pool, null);
         assert.equal(result.concurrency, null);
         assert.deepEqual(decodeStatusResult({}).runs, []);
+    });
+
+    it('status: agent-workflow fields of tasks, and why a run failed', () => {
+        const result = decodeStatusResult({
+            runs: [
+                {
+                    run: 'r9',
+                    workflow: 'best',
+                    state: 'failed',
+                    started: null,
+                    finished: null,
+                    reason: 'task join failed: inputs a and b conflict in f.txt (content)',
+                    conflicts: [{ path: 'f.txt', kind: 'content', tasks: ['a', 'b'] }],
+                    tasks: [
+                        { name: 'impl[candidate=1]', state: 'succeeded', group: 'impl', score: 2.5 },
+                        { name: 'impl', state: 'succeeded', kind: 'pick', picked: 'impl[candidate=1]', candidates: [] },
+                        { name: 'plan.a', state: 'queued', parent: 'plan' },
+                        { name: 'impl2', state: 'running', kind: 'pick', picked: null },
+                    ],
+                },
+            ],
+        });
+        const run = result.runs[0];
+        assert.equal(run?.reason, 'task join failed: inputs a and b conflict in f.txt (content)');
+        assert.deepEqual(run?.conflicts, [{ path: 'f.txt', kind: 'content', tasks: ['a', 'b'] }]);
+        const [candidate, pick, spawned, undecided] = run?.tasks ?? [];
+        assert.equal(candidate?.group, 'impl');
+        assert.equal(candidate?.score, 2.5);
+        assert.equal(pick?.kind, 'pick');
+        assert.equal(pick?.picked, 'impl[candidate=1]');
+        assert.equal(spawned?.parent, 'plan');
+        assert.equal(spawned?.group, undefined);
+        assert.equal(undecided?.picked, null);
+        assert.equal(decodeStatusResult({ runs: [{ run: 'r', state: 'succeeded' }] }).runs[0]?.reason, null);
+    });
+
+    it('resolve result', () => {
+        const r = decodeResolveResult({
+            run: 'r1',
+            task: 'join',
+            worktree: 'resolve/r1-join',
+            path: '/w/resolve/r1-join',
+            files: ['f.txt'],
+            conflicts: [{ path: 'f.txt', kind: 'content', tasks: ['a', 'b'] }],
+            ours: ['a'],
+            theirs: 'b',
+        });
+        assert.equal(r.task, 'join');
+        assert.deepEqual(r.files, ['f.txt']);
+        assert.throws(() => decodeResolveResult({ run: 'r1', worktree: 'w' }), /resolve\.path/);
     });
 
     it('status rejects a task without a name', () => {
@@ -188,7 +240,42 @@ describe('decoding notifications', () => {
                 duration_ms: 1000,
                 counts: { succeeded: 3, cached: 1, bogus: 'x' },
             }),
-            { run: 'r1', workflow: 'feature', state: 'succeeded', durationMs: 1000, counts: { succeeded: 3, cached: 1 } },
+            { run: 'r1', workflow: 'feature', state: 'succeeded', durationMs: 1000, counts: { succeeded: 3, cached: 1 }, reason: null, conflicts: [] },
         );
+    });
+
+    it('runFinished of a failed run carries its reason and the inputs that conflict', () => {
+        const r = decodeRunFinishedParams({
+            run: 'r2',
+            workflow: 'clash',
+            state: 'failed',
+            duration_ms: 300,
+            counts: { succeeded: 2 },
+            reason: 'final tasks left and right conflict in f.txt (content)',
+            conflicts: [{ path: 'f.txt', kind: 'content', tasks: ['left', 'right'] }],
+        });
+        assert.equal(r.reason, 'final tasks left and right conflict in f.txt (content)');
+        assert.deepEqual(r.conflicts, [{ path: 'f.txt', kind: 'content', tasks: ['left', 'right'] }]);
+    });
+
+    it('taskState: one change, or a batch of changes in order; group and parent kept', () => {
+        const one = { run: 'r1', task: 'test[shard=1]', state: 'queued', attempt: 0, worktree: null, exit_code: null, duration_ms: null, group: 'test' };
+        assert.deepEqual(decodeTaskStateMessage(one).map((p) => [p.task, p.state, p.group]), [['test[shard=1]', 'queued', 'test']]);
+        const batch = decodeTaskStateMessage({
+            changes: [
+                one,
+                { ...one, state: 'running', attempt: 1 },
+                { run: 'r1', task: 'plan.a', state: 'running', attempt: 1, worktree: 'wt-2', exit_code: null, duration_ms: 0, parent: 'plan' },
+            ],
+        });
+        assert.deepEqual(
+            batch.map((p) => [p.task, p.state, p.group ?? p.parent]),
+            [
+                ['test[shard=1]', 'queued', 'test'],
+                ['test[shard=1]', 'running', 'test'],
+                ['plan.a', 'running', 'plan'],
+            ],
+        );
+        assert.throws(() => decodeTaskStateMessage({ changes: [{ run: 'r1' }] }), /changes\[0\]\.task/);
     });
 });

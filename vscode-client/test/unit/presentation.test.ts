@@ -3,10 +3,13 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import {
+    formatScore,
+    groupContextValue,
     runContextValue,
     runDescription,
     runIcon,
     runLabel,
+    runTooltip,
     taskContextValue,
     taskDescription,
     taskIcon,
@@ -108,5 +111,41 @@ describe('tree presentation', () => {
         assert.ok(cancelRun.every((m) => m(active) && !m(finished)));
         assert.ok(merge.every((m) => m(finished) && !m(active)));
         assert.equal(taskContextValue(task({ state: 'Weird State!' })), 'task.unknown.nowt');
+    });
+
+    it('Resolve Conflicts is offered on a run or task that failed on a conflict, and only there', () => {
+        const resolve = menuMatchers('treelane.ui.resolveConflicts');
+        const resume = menuMatchers('treelane.ui.resume');
+        const merge = menuMatchers('treelane.ui.merge');
+        assert.ok(resolve.length > 0);
+        const final = runContextValue(run({ state: 'failed', reason: 'final tasks a and b conflict in f.txt (content)' }));
+        const inputs = run({
+            state: 'failed',
+            reason: 'task join failed: inputs a and b conflict in f.txt (content)',
+            tasks: [task({ name: 'join', state: 'failed' })],
+        });
+        const plain = runContextValue(run({ state: 'failed', reason: 'task build failed: exit code 2' }));
+        assert.equal(final, 'run.done.conflicts');
+        assert.equal(runContextValue(inputs), 'run.done.conflicts');
+        assert.equal(plain, 'run.done');
+        assert.ok(resolve.every((m) => m(final) && !m(plain) && !m(runContextValue(run({ state: 'running' })))));
+        // The run's other actions stay on a run that failed on a conflict.
+        assert.ok(resume.every((m) => m(final) && m(plain)));
+        assert.ok(merge.every((m) => m(final)));
+        const joinTask = taskContextValue(task({ name: 'join', state: 'failed' }), true);
+        assert.equal(joinTask, 'task.failed.nowt.conflicts');
+        assert.ok(resolve.every((m) => m(joinTask) && !m(taskContextValue(task({ state: 'failed' })))));
+        assert.ok(resolve.every((m) => !m(groupContextValue('failed'))));
+    });
+
+    it('a candidate shows its score; a task of an agent workflow says where it belongs', () => {
+        assert.equal(taskDescription(task({ score: 2, durationMs: 1000 })), '1.0 s · score 2');
+        assert.equal(taskDescription(task({ score: 0.12345 })), 'score 0.123');
+        assert.equal(formatScore(3), '3');
+        const tip = taskTooltip(run({}), task({ name: 'impl', kind: 'pick', group: 'impl', picked: 'impl[candidate=2]' }));
+        assert.match(tip, /Picked: impl\[candidate=2\]/);
+        assert.match(taskTooltip(run({}), task({ name: 'plan.a', parent: 'plan' })), /Added by: plan/);
+        assert.match(taskTooltip(run({}), task({ name: 'test[shard=1]', group: 'test' })), /Expands: test/);
+        assert.match(runTooltip(run({ state: 'failed', reason: 'final tasks a and b conflict in f.txt (content)' })), /Reason: final tasks a and b/);
     });
 });
