@@ -69,7 +69,6 @@ describe('VS Code (code-server): conflicts and agent workflows', () => {
 
     after(async () => {
         await session?.close();
-        removeScratch();
         rmSync(path.dirname(gate), { recursive: true, force: true });
     });
 
@@ -125,47 +124,6 @@ describe('VS Code (code-server): conflicts and agent workflows', () => {
         await assertNoErrors(session);
     });
 
-    test('resolved on disk with git in the resolve worktree; Resume before that is refused as a warning', async () => {
-        const { page } = session;
-        await runCommand(page, 'View: Close All Editors');
-        const tree = await runsView(page);
-        // A run without conflicts does not offer Resolve Conflicts.
-        await treeRow(tree, 'clash', 'succeeded').click({ button: 'right' });
-        const menu = page.locator('.context-view .monaco-menu');
-        await menu.waitFor({ timeout: 120_000 });
-        assert.equal(await menu.locator('.action-label', { hasText: 'Resolve Conflicts' }).count(), 0, 'not offered on a run without conflicts');
-        await page.keyboard.press('Escape');
-
-        await runCommand(page, 'Treelane: Start Workflow…');
-        await pick(page, 'clash');
-        const runRow = treeRow(tree, 'clash', 'failed');
-        await runRow.waitFor({ timeout: 120_000 });
-        const run = /^(r[0-9a-f]+) · failed/.exec(await runRow.locator('.label-description').first().innerText())?.[1];
-        assert.ok(run !== undefined);
-        // From the run's row this time (its inline action).
-        await runRow.hover();
-        await runRow.locator('.action-label[aria-label="Resolve Conflicts"]').click();
-        await page.locator('.tab', { hasText: 'Merging: f.txt' }).first().waitFor({ timeout: 120_000 });
-        // Leave the merge editor without saving its (unresolved) result.
-        await runCommand(page, 'View: Revert and Close Editor');
-        await waitUntil('the merge editor to close', async () => (await page.locator('.tab', { hasText: 'Merging: f.txt' }).count()) === 0);
-        await runCommand(page, 'Notifications: Clear All Notifications');
-
-        await runCommand(page, 'Treelane: Resume Run…');
-        await pick(page, /clash.*failed/);
-        const warning = await toast(page, /not resolved yet: markers left in f\.txt/);
-        assert.equal(await warning.locator('.codicon-warning').count(), 1, 'a warning, not an error');
-
-        const worktree = path.join(repo.root, '.git', 'treelane', 'worktrees', 'resolve', `${run}-_result`);
-        execFileSync('git', ['checkout', '--theirs', '--', 'f.txt'], { cwd: worktree });
-        execFileSync('git', ['add', 'f.txt'], { cwd: worktree });
-        const resolved = await toast(page, /the conflicts of the final tasks of clash .* are resolved/);
-        await clickToastButton(resolved, 'Resume Run');
-        await treeRow(await runsView(page), 'clash', run, 'succeeded').waitFor({ timeout: 120_000 });
-        assert.equal(repo.git('show', `refs/treelane/results/${run}:f.txt`), 'right');
-        await assertNoErrors(session);
-    });
-
     test("a matrix task's expansions show under it in the Runs tree, with a live summary", async () => {
         const { page } = session;
         await runCommand(page, 'Treelane: Start Workflow…');
@@ -206,4 +164,59 @@ describe('VS Code (code-server): conflicts and agent workflows', () => {
         await session.screenshot('19-matrix-grouped');
         await assertNoErrors(session);
     });
+});
+
+describe('VS Code (code-server): conflicts without the Git extension (git.enabled: false)', () => {
+    const repo = makeRepo(TOML);
+    writeFileSync(path.join(repo.root, 'f.txt'), 'base\n');
+    repo.git('add', 'f.txt');
+    repo.git('commit', '--quiet', '-m', 'f.txt');
+    let session: Session;
+
+    before(async () => {
+        session = await openSession({ folder: repo.root, userSettings: { 'treelane.python': pythonPath(), 'git.enabled': false } });
+        await statusItem(session.page).filter({ hasText: 'Treelane idle' }).waitFor({ timeout: 120_000 });
+    });
+
+    after(async () => {
+        await session?.close();
+        removeScratch();
+    });
+
+    test('without the Git extension: the file opens with its markers; resolved with git there; Resume before that is refused as a warning', async () => {
+        const { page } = session;
+
+        await runCommand(page, 'Treelane: Start Workflow…');
+        await pick(page, 'clash');
+        const tree = await runsView(page);
+        const runRow = treeRow(tree, 'clash', 'failed');
+        await runRow.waitFor({ timeout: 120_000 });
+        const run = /^(r[0-9a-f]+) · failed/.exec(await runRow.locator('.label-description').first().innerText())?.[1];
+        assert.ok(run !== undefined);
+        // Without the Git extension there is no merge editor: the file opens with its markers, and a warning says why.
+        // From the run's row this time (its inline action).
+        await runRow.hover();
+        await runRow.locator('.action-label[aria-label="Resolve Conflicts"]').click();
+        const fallback = await toast(page, /the Git extension is disabled or did not open .*: f\.txt opened with git's conflict markers/);
+        assert.equal(await fallback.locator('.codicon-warning').count(), 1, 'a warning');
+        await page.locator('.monaco-editor .view-lines', { hasText: '<<<<<<<' }).first().waitFor({ timeout: 120_000 });
+        assert.equal(await page.locator('.tab', { hasText: 'Merging: f.txt' }).count(), 0);
+        await session.screenshot('20-resolve-without-merge-editor');
+        await runCommand(page, 'Notifications: Clear All Notifications');
+        const worktree = path.join(repo.root, '.git', 'treelane', 'worktrees', 'resolve', `${run}-_result`);
+
+        await runCommand(page, 'Treelane: Resume Run…');
+        await pick(page, /clash.*failed/);
+        const warning = await toast(page, /not resolved yet: markers left in f\.txt/);
+        assert.equal(await warning.locator('.codicon-warning').count(), 1, 'a warning, not an error');
+
+        execFileSync('git', ['checkout', '--theirs', '--', 'f.txt'], { cwd: worktree });
+        execFileSync('git', ['add', 'f.txt'], { cwd: worktree });
+        const resolved = await toast(page, /the conflicts of the final tasks of clash .* are resolved/);
+        await clickToastButton(resolved, 'Resume Run');
+        await treeRow(await runsView(page), 'clash', run, 'succeeded').waitFor({ timeout: 120_000 });
+        assert.equal(repo.git('show', `refs/treelane/results/${run}:f.txt`), 'right');
+        await assertNoErrors(session);
+    });
+
 });

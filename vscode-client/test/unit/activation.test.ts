@@ -173,6 +173,49 @@ describe('activation and commands (fake VS Code)', () => {
         }
     });
 
+    it('the Runs tree groups matrix expansions and candidates under their task, live from batched taskState', async () => {
+        await activate();
+        const c = client();
+        const change = (task: string, state: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+            run: 'r5', task, state, attempt: 1, worktree: null, exit_code: null, duration_ms: null, ...extra,
+        });
+        c.notify('treelane/taskState', {
+            changes: [
+                change('test[shard=1]', 'succeeded', { group: 'test' }),
+                change('test[shard=2]', 'running', { group: 'test' }),
+                change('test[shard=3]', 'failed', { group: 'test' }),
+                change('plan', 'succeeded'),
+                change('plan.x', 'queued', { parent: 'plan' }),
+            ],
+        });
+        await settle(100);
+        const view = tree();
+        // r5 is not in the server's status (a run started elsewhere): its tasks come from the notifications.
+        const runNode = view.provider.getChildren().find((n) => view.provider.getTreeItem(n).label === 'r5');
+        const labels = (nodes: unknown[]): string[] => nodes.map((n) => view.provider.getTreeItem(n).label);
+        const top = view.provider.getChildren(runNode);
+        assert.deepEqual(labels(top), ['test', 'plan']);
+        const group = top[0];
+        const groupItem = view.provider.getTreeItem(group);
+        assert.equal(groupItem.description, '1/3 succeeded · 1 running · 1 failed');
+        assert.equal(groupItem.iconPath?.id, 'sync~spin');
+        assert.equal(groupItem.contextValue, 'group.running');
+        assert.equal(groupItem.collapsibleState, fakeVscode.TreeItemCollapsibleState.Expanded);
+        const members = view.provider.getChildren(group);
+        assert.deepEqual(labels(members), ['test[shard=1]', 'test[shard=2]', 'test[shard=3]']);
+        const provider = view.provider as unknown as { getParent(n: unknown): unknown };
+        assert.equal(provider.getParent(members[0]), group);
+        assert.equal(provider.getParent(group), runNode);
+        assert.deepEqual(labels(view.provider.getChildren(top[1])), ['plan.x']);
+        assert.match(view.provider.getTreeItem(top[1]).description ?? '', /^0\/1 succeeded · 1 queued/);
+
+        // The last expansion finishes: the summary follows (one change, the single form).
+        c.notify('treelane/taskState', change('test[shard=2]', 'succeeded', { group: 'test' }));
+        await settle(100);
+        assert.equal(view.provider.getTreeItem(view.provider.getChildren(runNode)[0]).description, '2/3 succeeded · 1 failed');
+        assert.equal(view.provider.getTreeItem(view.provider.getChildren(runNode)[0]).iconPath?.id, 'error');
+    });
+
     it('the treelane.python setting wins', async () => {
         fake.config.set('treelane.python', '${workspaceFolder}/.venv/bin/python');
         const context = { subscriptions, extensionUri: fakeVscode.Uri.file(EXT), extensionPath: EXT };
