@@ -46,7 +46,7 @@ def repick(engine: Engine, run_id: str, task: str, n: int) -> dict[str, Any]:
     downstream = _downstream(engine, run_id, row, task)
     live = engine.scheduler.runs.get(run_id)
     if live is not None:
-        return _repick_live(engine, live, task, cand, downstream)
+        return _repick_live(engine, live, task, n, cand, downstream)
     if node["state"] not in OK_STATES:
         raise RequestFailed(f"task {task!r} of run {run_id} did not pick (state: {node['state']})")
     set_picked(engine, run_id, task, cand["name"], cand["result_commit"])
@@ -71,7 +71,7 @@ def repick(engine: Engine, run_id: str, task: str, n: int) -> dict[str, Any]:
 
 
 def _repick_live(
-    engine: Engine, live: Any, task: str, cand: dict[str, Any], downstream: list[str]
+    engine: Engine, live: Any, task: str, n: int, cand: dict[str, Any], downstream: list[str]
 ) -> dict[str, Any]:
     with engine.scheduler._lock:
         rec = live.tasks[task]
@@ -84,7 +84,6 @@ def _repick_live(
             return {"run": live.id, "task": task, "picked": cand["name"], "rerun": []}
         running = [d for d in downstream if d in live.tasks and live.tasks[d].state == "running"]
     # Started from the old pick: stop them now and re-run them from the new one at the end.
-    n = int(cand["name"].rsplit("=", 1)[1].rstrip("]"))
     threading.Thread(
         target=_rerun_when_finished, args=(engine, live.id, task, n), daemon=True
     ).start()
