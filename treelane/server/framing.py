@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import select
+import threading
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
@@ -77,3 +80,32 @@ class StrictReader:
 
     def readexactly(self, n: int) -> Awaitable[bytes]:
         return asyncio.get_running_loop().run_in_executor(self.executor, self._read, n)
+
+
+class FrameWriter:
+    """pygls' writer interface over a file descriptor: each message is written whole.
+
+    One lock orders the writers (responses are sent from worker threads, notifications
+    from the event loop), and a short write (a signal, a stopped reader, an O_NONBLOCK
+    descriptor) is continued rather than dropped: a frame cut short would leave the
+    client reading the next message as the rest of this one.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._fd = stream.fileno()
+        self._lock = threading.Lock()
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        with self._lock:
+            while view:
+                try:
+                    n = os.write(self._fd, view)
+                except BlockingIOError:
+                    select.select([], [self._fd], [])
+                    continue
+                view = view[n:]
+
+    def close(self) -> None:
+        self._stream.close()

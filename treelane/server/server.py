@@ -20,7 +20,7 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
-from pygls.io_ import StdoutWriter, run_async
+from pygls.io_ import run_async
 
 from treelane import __version__
 from treelane.commands import COMMAND_NAMES, READ_ONLY, Command, command
@@ -28,7 +28,7 @@ from treelane.commands.context import Context
 from treelane.errors import RequestFailed
 from treelane.server.envelope import MAX_LOGGED, valid_id
 from treelane.server.forward import EngineEvents
-from treelane.server.framing import StrictReader
+from treelane.server.framing import FrameWriter, StrictReader
 from treelane.server.protocol import REQUEST_FAILED, TreelaneProtocol, first_line
 from treelane.server.toml_lsp import code_actions
 
@@ -121,7 +121,7 @@ class TreelaneServer(EngineEvents):
         """Serve stdio with strict framing: a framing error ends the server (non-zero)."""
         self._stop_event = threading.Event()
         self.reader = StrictReader(stdin or sys.stdin.buffer, self.thread_pool)
-        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        self.protocol.set_writer(FrameWriter(stdout or sys.stdout.buffer))
         try:
             asyncio.run(
                 run_async(
