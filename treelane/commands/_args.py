@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from treelane.engine import git
+from treelane.engine import names
 from treelane.errors import InvalidArgument
 
 MAX_STRING = 4096  # characters of a name, ref or path argument
@@ -115,7 +115,7 @@ def optional_integer(
 
 def _valid(value: str, what: str) -> None:
     try:
-        git.check_id(value, what=what)
+        names.check_id(value, what=what)
     except ValueError as exc:
         raise InvalidArgument(str(exc)) from None
 

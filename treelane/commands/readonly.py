@@ -11,16 +11,20 @@ the caller to go through the server, which migrates it.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from treelane.commands import repofind
 from treelane.commands.context import Context
 from treelane.engine.queries import Reader, last_sample, mb, pending
 from treelane.errors import RequestFailed
+
+if TYPE_CHECKING:
+    import subprocess
 
 CONFIG_FILE = "treelane.toml"
 INCLUDE_FILE = "treelane-include"  # = treelane.engine.snapshot.INCLUDE_FILE (tested)
@@ -44,6 +48,8 @@ class Settings(NamedTuple):
 
 
 def git(args: list[str], cwd: Path, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    import subprocess  # here: `treelane status` never needs it
+
     return subprocess.run(
         ["git", *args],
         cwd=cwd,
@@ -57,6 +63,9 @@ def git(args: list[str], cwd: Path, input: str | None = None) -> subprocess.Comp
 
 def discover(path: Path) -> Repo:
     """The repository containing ``path`` (its main worktree even from a linked one)."""
+    found = repofind.find(str(path))
+    if found is not None:
+        return Repo(Path(found[0]), Path(found[1]))
     try:
         proc = git(
             ["rev-parse", "--path-format=absolute", "--git-common-dir", "--show-toplevel"], path
@@ -142,12 +151,93 @@ def read_workflows(root: Path) -> dict[str, list[str]]:
     return out
 
 
+# A [settings] header, and a line that could define settings some other way (a dotted or
+# inline key at the top level, or a key of that name in another table).
+_SETTINGS_HEADER = re.compile(
+    r"""^[ \t]*\[[ \t]*(settings|"settings"|'settings')[ \t]*\][ \t]*(#.*)?\r?$""", re.M
+)
+_SUBTABLE = re.compile(r"""^[ \t]*\[\[?[ \t]*["']?settings["']?[ \t]*\.""", re.M)
+_TABLE_HEADER = re.compile(r"^[ \t]*\[", re.M)
+_OTHER_SETTINGS = re.compile(r"""^[ \t]*["']?settings["']?[ \t]*[.=]""", re.M)
+_settings_of: dict[tuple[Path, int, int], dict[str, Any]] = {}  # by file, mtime and size
+
+
+def _settings_table(root: Path) -> dict[str, Any]:
+    """``[settings]`` of treelane.toml, parsing only that table when it is spelled the
+    usual way (a workflow file of 10,000 tasks takes the TOML parser a second)."""
+    try:
+        with open(root / CONFIG_FILE, "rb") as f:
+            st = os.fstat(f.fileno())
+            key = (root, st.st_mtime_ns, st.st_size)
+            got = _settings_of.get(key)
+            if got is not None:
+                return got
+            text: str | None = f.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        key, text = (root, 0, -1), None
+    table: Any = None
+    if text is not None and not _OTHER_SETTINGS.search(text) and not _SUBTABLE.search(text):
+        head = _SETTINGS_HEADER.search(text)
+        if head is None:
+            table = {}
+        else:
+            nxt = _TABLE_HEADER.search(text, head.end())
+            part = text[head.start() : nxt.start() if nxt else len(text)]
+            table = _simple_table(part)
+            if table is None:
+                table = _loads(part).get("settings")  # None when the part alone is not TOML
+    if table is None:
+        table = _toml(root).get("settings", {})
+    got = _settings_of[key] = table if isinstance(table, dict) else {}
+    return got
+
+
+_SIMPLE_LINE = re.compile(
+    r"[ \t]*(?:([A-Za-z0-9_-]+)[ \t]*=[ \t]*"  # a bare key, then one of:
+    r"""(?:(-?[0-9]+)|"([^"\\\x00-\x1f]*)"|'([^'\x00-\x1f]*)'|(true|false))[ \t]*)?"""
+    r"(?:#[^\x00-\x08\x0a-\x1f\x7f]*)?\r?"  # a comment
+)
+
+
+def _simple_table(part: str) -> dict[str, Any] | None:
+    """The ``[settings]`` table when each of its lines is ``key = int | "string" | 'string'
+    | true | false`` (with comments and blank lines); None: the TOML parser must read it."""
+    lines = part.split("\n")
+    table: dict[str, Any] = {}
+    for line in lines[1:]:
+        m = _SIMPLE_LINE.fullmatch(line)
+        if m is None:
+            return None
+        key, num, basic, literal, boolean = m.groups()
+        if key is None:
+            continue
+        digits = (num or "").lstrip("-")
+        if key in table or (len(digits) > 1 and digits[0] == "0"):
+            return None  # a repeated key or a leading zero: the parser says what is wrong
+        if num is not None:
+            table[key] = int(num)
+        elif boolean is not None:
+            table[key] = boolean == "true"
+        else:
+            table[key] = basic if basic is not None else literal
+    return table if _SETTINGS_HEADER.fullmatch(lines[0]) else None
+
+
+def _loads(text: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    try:
+        return tomllib.loads(text)
+    except ValueError:
+        return {}
+
+
 def read_settings(root: Path) -> Settings:
     """``[settings]`` of treelane.toml as far as readers need it (defaults when unreadable:
     a broken file is reported by the commands that need workflows, not by ``status``)."""
-    data = _toml(root).get("settings", {})
-    if not isinstance(data, dict):
-        return Settings()
+    data = _settings_table(root)
     d = Settings()
     size, mp, mem = (data.get(k, getattr(d, k)) for k in Settings._fields)
     return Settings(
@@ -166,8 +256,8 @@ def read_scheduler(root: Path) -> str:
     env = os.environ.get(DASK_ENV, "").strip()
     if env:
         return env
-    data = _toml(root).get("settings", {})
-    if not isinstance(data, dict) or data.get("executor") != "dask":
+    data = _settings_table(root)
+    if data.get("executor") != "dask":
         return ""
     addr = data.get("dask_scheduler", "")
     return addr.strip() if isinstance(addr, str) else ""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import selectors
+import select
 import signal
 import subprocess
 import threading
@@ -118,7 +118,7 @@ class LocalExecutor:
             proc = subprocess.Popen(
                 ["/bin/sh", "-c", job.command],
                 cwd=job.cwd,
-                env={**os.environ, **job.env, mark[0]: mark[1]},
+                env=_environment(job.env, mark),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -167,50 +167,51 @@ class LocalExecutor:
         timed_out = exited = False
         drain_until = 0.0
         swept = False
-        with selectors.DefaultSelector() as sel:
-            sel.register(fd, selectors.EVENT_READ, "out")
-            sel.register(pidfd, selectors.EVENT_READ, "exit")
-            eof = False
-            while not (eof and exited):
-                now = time.monotonic()
-                if exited:
-                    wait: float | None = max(0.0, drain_until - now)
-                elif deadline is not None and not timed_out:
-                    wait = max(0.0, deadline - now)
+        # poll(2), not a selector object: nothing to create and close per task.
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        poller.register(pidfd, select.POLLIN)
+        eof = False
+        while not (eof and exited):
+            now = time.monotonic()
+            if exited:
+                wait: float | None = max(0.0, drain_until - now)
+            elif deadline is not None and not timed_out:
+                wait = max(0.0, deadline - now)
+            else:
+                wait = None
+            events = poller.poll(None if wait is None else wait * 1000)
+            if not events:
+                if not exited:
+                    timed_out = True  # the time-out: end the tree; the exit follows
+                    kill_tree(proc.pid, self.grace, mark=mark)
+                elif not swept:
+                    # Something that left the group (setsid) still holds the output
+                    # open: it is part of the job too, and would keep us waiting.
+                    swept = True
+                    kill_tree(proc.pid, self.grace, mark=mark)
+                    drain_until = time.monotonic() + 5
                 else:
-                    wait = None
-                events = sel.select(wait)
-                if not events:
-                    if not exited:
-                        timed_out = True  # the time-out: end the tree; the exit follows
-                        kill_tree(proc.pid, self.grace, mark=mark)
-                    elif not swept:
-                        # Something that left the group (setsid) still holds the output
-                        # open: it is part of the job too, and would keep us waiting.
-                        swept = True
-                        kill_tree(proc.pid, self.grace, mark=mark)
-                        drain_until = time.monotonic() + 5
-                    else:
-                        break  # give up on the rest of the output
+                    break  # give up on the rest of the output
+                continue
+            for ready, _ in events:
+                if ready == pidfd:
+                    exited = True
+                    poller.unregister(pidfd)
+                    # The shell is a zombie until reaped below, so its group id cannot
+                    # be reused: whatever it left running in the group ends with it.
+                    _signal_group(proc.pid, signal.SIGKILL)
+                    drain_until = time.monotonic() + 0.5
                     continue
-                for key, _ in events:
-                    if key.data == "exit":
-                        exited = True
-                        sel.unregister(pidfd)
-                        # The shell is a zombie until reaped below, so its group id cannot
-                        # be reused: whatever it left running in the group ends with it.
-                        _signal_group(proc.pid, signal.SIGKILL)
-                        drain_until = time.monotonic() + 0.5
-                        continue
-                    try:
-                        chunk = os.read(fd, 65536)
-                    except BlockingIOError:
-                        continue
-                    if chunk:
-                        lines.feed(chunk)
-                    else:
-                        eof = True  # the exit (and its time-out) is still waited for
-                        sel.unregister(fd)
+                try:
+                    chunk = os.read(fd, 65536)
+                except BlockingIOError:
+                    continue
+                if chunk:
+                    lines.feed(chunk)
+                else:
+                    eof = True  # the exit (and its time-out) is still waited for
+                    poller.unregister(fd)
         lines.close()
         proc.stdout.close()
         code = proc.wait()
@@ -253,6 +254,16 @@ class LocalExecutor:
             kill_tree(proc.pid, self.grace, mark=mark)
             reader.join(timeout=5)
         return code, expired.is_set()
+
+
+def _environment(extra: Mapping[str, str], mark: tuple[str, str]) -> dict[bytes, bytes]:
+    """This process's environment with ``extra`` and the job's mark, encoded once here
+    (subprocess would encode every inherited variable again for each task)."""
+    env = os.environb.copy()
+    for key, value in extra.items():
+        env[os.fsencode(key)] = os.fsencode(value)
+    env[os.fsencode(mark[0])] = os.fsencode(mark[1])
+    return env
 
 
 def _pidfd(pid: int) -> int | None:

@@ -98,12 +98,20 @@ def _proc_stat(pid: int) -> tuple[str, float | None] | None:
         return None
 
 
+# What a task's status needs (not its spec, input, cache key or error: a run of 10,000
+# tasks reads in a fraction of the time).
+_TASK_COLUMNS = (
+    "SELECT name, state, attempt, worktree, exit_code, started, duration_ms, result_commit, "
+    "grp, kind, parent, score, picked, retry_at, reason FROM tasks WHERE run = ? ORDER BY idx"
+)
+
+
 def run_status(db: Reader, row: dict[str, Any]) -> dict[str, Any]:
     now = time.time()
     gone = owner_gone(row)
     extras = agentqueries.task_extras(db, row["id"])
     tasks = []
-    for t in db.query("SELECT * FROM tasks WHERE run = ? ORDER BY idx", (row["id"],)):
+    for t in db.query(_TASK_COLUMNS, (row["id"],)):
         dur = t["duration_ms"]
         state = t["state"]
         if state == "running" and t["started"] and not gone:

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
-from treelane.engine.attempt import AttemptResult, AttemptSpec
+from treelane.engine import taskfiles
+from treelane.engine.attempt import AttemptResult, AttemptSpec, LocalBackend
 from treelane.engine.executor import CancelToken
 from treelane.engine.scheduler import RunRec, TaskRec
 
@@ -54,13 +55,16 @@ def why_local(run: RunRec, t: TaskRec) -> str | None:
         return "candidates are scored here"
     if spec.checkpoint_every is not None:
         return "periodic checkpoints"
-    if any(x.outputs for x in run.workflow.tasks):
+    if taskfiles.passes_outputs(run):
         return "the workflow passes outputs between tasks"
     return None
 
 
 def takes(engine: EngineHost, run: RunRec, t: TaskRec) -> bool:
     backend = engine.backend
+    # A runtime Protocol check costs ~0.1 ms: the common local case is answered first.
+    if isinstance(backend, LocalBackend) or t.spec.isolation != "worktree":
+        return False
     if not isinstance(backend, RemoteBackend):
         return False
     if engine.settings.checkpoint_every is not None:

@@ -11,6 +11,8 @@ like any task.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,25 +32,29 @@ class SpawnError(Exception):
     """The spawn file is invalid or exceeds a limit; the message names file, line, column."""
 
 
-# Spawn folders this process uses: True if it made the folder (so no old file is there).
-_made: dict[Path, bool] = {}
+# Spawn folders this process uses, by (state folder, run): the folder, and True if it
+# was made here (so no old file is there). Worked out once per run, not once per task.
+_made: dict[tuple[str, str], tuple[str, bool]] = {}
 
 
 def spawn_path(engine: Engine, run: RunRec, t: TaskRec) -> Path:
     """Where the attempt may write its tasks (outside its worktree; removed first)."""
-    folder = engine.ws.state_dir / "spawn" / run.id
-    fresh = _made.get(folder)
-    if fresh is None:  # once per run, not once per task
+    key = (str(engine.ws.state_dir), run.id)
+    known = _made.get(key)
+    if known is None:
+        folder = engine.ws.state_dir / "spawn" / run.id
         try:
             folder.mkdir(parents=True)
             fresh = True  # made here now: it holds no file of an earlier process
         except FileExistsError:
             fresh = False
-        _made[folder] = fresh
-    path = folder / f"{ref_part(t.spec.name)}.{t.attempt}"
+        known = _made[key] = (str(folder), fresh)
+    folder_name, fresh = known
+    path = os.path.join(folder_name, f"{ref_part(t.spec.name)}.{t.attempt}")
     if not fresh:
-        path.unlink(missing_ok=True)
-    return path
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    return Path(path)
 
 
 def depth(run: RunRec, name: str) -> int:

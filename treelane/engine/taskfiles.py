@@ -42,6 +42,11 @@ class _Plan:
     clean: dict[str, tuple[str, ...]]  # task -> its own and its upstream output patterns
 
 
+def passes_outputs(run: RunRec) -> bool:
+    """Whether any task of the run has ``outputs`` (worked out once per run)."""
+    return _plan(run).any_outputs
+
+
 def _plan(run: RunRec) -> _Plan:
     plan = run.files
     if isinstance(plan, _Plan):
