@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import sys
 
-from treelane.cli.app import main as cli_main
-
 
 def main(argv: list[str] | None = None) -> int:
-    return cli_main(sys.argv[1:] if argv is None else argv)
+    words = sys.argv[1:] if argv is None else argv
+    from treelane.cli import quick
+
+    plain = quick.parse(words)  # `treelane status` and the like, without argparse
+    if plain is not None:
+        return quick.run(plain)
+    from treelane.cli.app import main as cli_main
+
+    return cli_main(words)
 
 
 if __name__ == "__main__":

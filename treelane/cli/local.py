@@ -14,9 +14,8 @@ import os
 import re
 import sqlite3
 import sys
-from argparse import Namespace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from treelane.cli import render
 from treelane.cli.errors import FAILED, USAGE, CliError
@@ -24,6 +23,9 @@ from treelane.commands import command
 from treelane.commands.readonly import ReadContext, SchemaMismatch, discover
 from treelane.engine.queries import repairs_pending
 from treelane.errors import RequestFailed
+
+if TYPE_CHECKING:
+    from argparse import Namespace
 
 RUN_ID = re.compile(r"r[0-9a-f]{6}")  # what Engine._new_run_id makes
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 import os
 import sys
 import types
-from argparse import Namespace
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from treelane.cli.errors import EXIT_INTERRUPTED, CliError, Stopped, one_line
 
-Subcommand = Callable[[Namespace], Any]
+if TYPE_CHECKING:
+    from argparse import Namespace
+
+Subcommand = Callable[["Namespace"], Any]
 
 
 def fail(message: str) -> None:

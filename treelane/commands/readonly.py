@@ -172,11 +172,11 @@ def _settings_table(root: Path) -> dict[str, Any]:
             got = _settings_of.get(key)
             if got is not None:
                 return got
-            text: str | None = f.read().decode("utf-8")
+            text = f.read().decode("utf-8")
     except (OSError, UnicodeDecodeError):
-        key, text = (root, 0, -1), None
+        return {}  # no file, or not TOML at all: the defaults
     table: Any = None
-    if text is not None and not _OTHER_SETTINGS.search(text) and not _SUBTABLE.search(text):
+    if not _OTHER_SETTINGS.search(text) and not _SUBTABLE.search(text):
         head = _SETTINGS_HEADER.search(text)
         if head is None:
             table = {}
