@@ -266,16 +266,10 @@ class Engine:
                     ),
                 }
             )
-            db.table("tasks").insert_all(
-                {
-                    "run": run_id,
-                    "name": t.name,
-                    "idx": i,
-                    "state": "queued",
-                    "grp": t.group or None,
-                    "kind": t.kind,
-                }
-                for i, t in enumerate(wf.tasks)
+            self.store.execute_many(
+                "INSERT INTO tasks (run, name, idx, state, grp, kind) "
+                "VALUES (?, ?, ?, 'queued', ?, ?)",
+                ((run_id, t.name, i, t.group or None, t.kind) for i, t in enumerate(wf.tasks)),
             )
         clusterinfo.record(self.store, run_id, self.backend)
         rec = RunRec(run_id, wf, base_commit, now, {t.name: TaskRec(t) for t in wf.tasks})

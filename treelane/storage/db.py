@@ -14,7 +14,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +139,11 @@ class Store:
         """Run one write statement in its own transaction (or the open one); rows changed."""
         with self.write():
             return self._conn().execute(sql, params).rowcount
+
+    def execute_many(self, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
+        """One statement for many rows, in its own transaction (or the open one)."""
+        with self.write():
+            self._conn().executemany(sql, rows)
 
     # --- schema ----------------------------------------------------------
 

@@ -157,8 +157,13 @@ class _Table:
 
     def values(self, schema: Mapping[str, Converter[Any]]) -> dict[str, Any]:
         """Every valid value of the keys in ``schema``, ready for ``**kwargs``."""
-        converted = {key: self.get(key, convert) for key, convert in schema.items()}
-        return {key: value for key, value in converted.items() if value is not None}
+        data, out = self.data, {}
+        for key, convert in schema.items():
+            if key in data:  # most tasks spell a few of the keys: skip the rest cheaply
+                value = self.get(key, convert)
+                if value is not None:
+                    out[key] = value
+        return out
 
     def child(self, key: str, where: str = "") -> _Table | None:
         data = self.get(key, _table)
