@@ -21,6 +21,18 @@ QUICK = [
     ["-C", "some/dir", "status", "-C", "other", "r1a2b3c"],
     ["worktrees"],
     ["worktrees", "--json", "-C", "x"],
+    ["checkpoints"],
+    ["checkpoints", "w1", "--json"],
+    ["log", "r1a2b3c", "a"],
+    ["log", "--json", "r1a2b3c", "a[shard=1]"],
+    ["report", "r1a2b3c"],
+    ["report", "r1a2b3c", "-o", "out.html"],
+    ["trace", "--output", "t.json", "r1a2b3c"],
+    ["diff", "r1a2b3c"],
+    ["diff", "r1a2b3c", "build", "--patch"],
+    ["diff", "r1a2b3c", "--name-status", "--against", "input"],
+    ["diff", "r1a2b3c", "--against", "target", "--into", "release/1.x", "--stat"],
+    ["-C", "d", "diff", "--json", "r1a2b3c"],
 ]
 
 LEFT = [
@@ -38,6 +50,16 @@ LEFT = [
     ["--version"],
     ["run", "w"],
     ["status", ""],
+    ["log", "r1a2b3c"],  # a missing argument
+    ["report"],
+    ["report", "r1a2b3c", "-o"],
+    ["report", "r1a2b3c", "-o", "-"],  # argparse reads "-" as a value: it may
+    ["report", "r1a2b3c", "-oout.html"],
+    ["diff", "r1a2b3c", "--patch", "--stat"],  # mutually exclusive
+    ["diff", "r1a2b3c", "--against", "nowhere"],  # not a choice
+    ["diff", "r1a2b3c", "--against=input"],
+    ["diff", "r1a2b3c", "a", "b"],
+    ["checkpoints", "a", "b"],
 ]
 
 
@@ -52,6 +74,20 @@ def test_same_namespace_as_argparse(argv: list[str]) -> None:
 @pytest.mark.parametrize("argv", LEFT, ids=repr)
 def test_anything_else_goes_to_argparse(argv: list[str]) -> None:
     assert quick.parse(argv) is None
+
+
+@pytest.mark.parametrize("name", sorted(quick.SPECS))
+def test_every_option_of_argparse_is_known(name: str) -> None:
+    """An option added to the argparse parser and not here would be missing from the
+    namespace of the plain command lines."""
+    sub = app.build_parser(name).subcommands[name]
+    spec = quick.SPECS[name]
+    known = {"directory", "json", *spec.required, *spec.optional, *spec.options.values()}
+    known |= {dest for dest, _ in spec.consts.values()}
+    dests = {a.dest for a in sub._actions if a.dest != "help"}
+    assert dests == known
+    strings = {s for a in sub._actions for s in a.option_strings} - {"-h", "--help"}
+    assert strings == {"-C", "--json", *spec.options, *spec.consts}
 
 
 def test_status_without_argparse(tmp_path: Path) -> None:

@@ -274,14 +274,44 @@ def _memory_available_mb() -> float | None:
     return None
 
 
-def head_and_dirty(path: Path) -> tuple[str | None, str | None, bool]:
-    """(HEAD commit, branch, dirty) of a worktree from one ``git status``."""
-    proc = git(["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal"], path)
-    if proc.returncode != 0:
-        return None, None, True
+_STATUS = ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal"]
+_AT_ONCE = 8  # git status processes at a time (one worktree each)
+
+
+def heads_and_dirty(paths: list[Path]) -> dict[Path, tuple[str | None, str | None, bool]]:
+    """(HEAD commit, branch, dirty) of each worktree from its ``git status``, run side by
+    side (a pool of 8 worktrees answers in the time of about one)."""
+    import subprocess
+
+    out: dict[Path, tuple[str | None, str | None, bool]] = {}
+    env = {**os.environ, **_GIT_ENV}
+    for start in range(0, len(paths), _AT_ONCE):
+        procs = []
+        for path in paths[start : start + _AT_ONCE]:
+            try:
+                proc = subprocess.Popen(
+                    ["git", *_STATUS],
+                    cwd=path,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env=env,
+                )
+            except OSError:
+                out[path] = (None, None, True)
+                continue
+            procs.append((path, proc))
+        for path, proc in procs:
+            stdout, _ = proc.communicate()
+            text = stdout.decode("utf-8", "replace")
+            out[path] = _parse_status(text) if proc.returncode == 0 else (None, None, True)
+    return out
+
+
+def _parse_status(text: str) -> tuple[str | None, str | None, bool]:
     head = branch = None
     dirty = False
-    for rec in proc.stdout.split("\0"):
+    for rec in text.split("\0"):
         if rec.startswith("# branch.oid "):
             oid = rec[len("# branch.oid ") :]
             head = None if oid == "(initial)" else oid
@@ -328,7 +358,10 @@ class LightView:
         return {r["id"]: Path(r["path"]) for r in rows}
 
     def worktrees(self) -> list[dict[str, Any]]:
-        head, branch, dirty = head_and_dirty(self.root)
+        rows = self.db.query("SELECT * FROM worktrees ORDER BY created")
+        present = [Path(r["path"]) for r in rows if Path(r["path"]).is_dir()]
+        status = heads_and_dirty([self.root, *present])
+        head, branch, dirty = status[self.root]
         main = {
             "id": "main",
             "path": str(self.root),
@@ -343,13 +376,13 @@ class LightView:
             "disk_mb": None,
         }
         managed = []
-        for row in self.db.query("SELECT * FROM worktrees ORDER BY created"):
+        for row in rows:
             path = Path(row["path"])
             drift = row["drift"]
             wt_head: str | None = None
             wt_dirty = False
-            if path.is_dir():
-                wt_head, _, wt_dirty = head_and_dirty(path)
+            if path in status:
+                wt_head, _, wt_dirty = status[path]
                 if row["state"] == "idle" and not row["needs_reset"] and not drift:
                     wt_dirty = wt_dirty and not _only_included(path)
                     if wt_head != row["commit_sha"]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from treelane.engine.events import OK_STATES
+from treelane.engine.states import OK_STATES
 
 if TYPE_CHECKING:
     from treelane.engine.queries import Reader

@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from treelane.engine.states import FINAL_STATES as FINAL_STATES
+from treelane.engine.states import OK_STATES as OK_STATES
+
 TASK_STATES = (
     "queued",
     "running",
@@ -20,8 +23,6 @@ TASK_STATES = (
     "interrupted",
 )
 RUN_STATES = ("running", "succeeded", "failed", "cancelled", "interrupted")
-OK_STATES = frozenset({"succeeded", "cached"})
-FINAL_STATES = frozenset({"succeeded", "cached", "failed", "skipped", "cancelled", "interrupted"})
 
 
 class TaskState(NamedTuple):
