@@ -83,21 +83,43 @@ def task_extras(db: Reader, run_id: str) -> Callable[[dict[str, Any], float], di
     return extras
 
 
+_EXPANDING = ("matrix", "candidates")  # keys that make tasks the stored definition names not
+
+
+def _plain_needs(specs: Any) -> dict[str, tuple[list[str], str]] | None:
+    """Each task's needs and isolation as the run's stored definition spells them, when no
+    task expands into others (None: the parser must expand them; a definition is stored
+    as the parser wrote it, with ``needs`` and ``isolation`` of every task)."""
+    if not isinstance(specs, dict):
+        return {}
+    out: dict[str, tuple[list[str], str]] = {}
+    for name, spec in specs.items():
+        if not isinstance(spec, dict) or any(k in spec for k in _EXPANDING):
+            return None
+        needs, isolation = spec.get("needs", []), spec.get("isolation", "worktree")
+        if not isinstance(needs, list) or not isinstance(isolation, str):
+            return None
+        out[name] = ([str(n) for n in needs], isolation)
+    return out
+
+
 def report_tasks(
     db: Reader, row: dict[str, Any], wf: dict[str, Any], attempts: dict[str, list[Any]]
 ) -> list[dict[str, Any]]:
     """The timeline's tasks: expansions and spawned tasks with their real needs."""
-    from treelane.engine.workflow import parse_workflow_dict  # the parser, only for reports
-
     specs = wf.get("tasks", {})
-    limits = {u: 1 for t in specs.values() if isinstance(t, dict) for u in t.get("uses", [])}
-    try:
-        needs = {
-            t.name: (list(t.needs), t.isolation)
-            for t in parse_workflow_dict(row["workflow"], wf, limits).tasks
-        }
-    except Exception:
-        needs = {}
+    needs = _plain_needs(specs)
+    if needs is None:  # a matrix or candidates: the parser expands them
+        from treelane.engine.workflow import parse_workflow_dict
+
+        limits = {u: 1 for t in specs.values() if isinstance(t, dict) for u in t.get("uses", [])}
+        try:
+            needs = {
+                t.name: (list(t.needs), t.isolation)
+                for t in parse_workflow_dict(row["workflow"], wf, limits).tasks
+            }
+        except Exception:
+            needs = {}
     out = []
     for t in db.query("SELECT * FROM tasks WHERE run = ? ORDER BY idx", (row["id"],)):
         task_needs, isolation = needs.get(
