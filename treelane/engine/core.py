@@ -37,7 +37,6 @@ from treelane.engine.events import (
     Event,
     Listener,
     Notice,
-    Output,
     Resources,
     RunStarted,
     TaskState,
@@ -45,6 +44,7 @@ from treelane.engine.events import (
 from treelane.engine.executor import Executor, LocalExecutor
 from treelane.engine.monitor import Monitor, Sample, auto_limit
 from treelane.engine.outputlog import OutputBuffer
+from treelane.engine.outputs import LiveOutput
 from treelane.engine.pool import HOST, PoolConfig, WorktreePool
 from treelane.engine.scheduler import (
     AttemptKey,
@@ -53,7 +53,9 @@ from treelane.engine.scheduler import (
     TaskRec,
     run_finished_event,
 )
-from treelane.engine.taskrun import SharedTree, run_task
+from treelane.engine.shared import SharedTree, SharedTrees
+from treelane.engine.shared import release as release_shared
+from treelane.engine.taskrun import run_task
 from treelane.engine.workflow import CONFIG_FILE, Config, Settings, Workflow, load_config
 from treelane.engine.workflow import parse_workflow_dict as _parse_workflow_dict
 from treelane.engine.workspace import open_workspace
@@ -97,9 +99,10 @@ class Engine:
         self.executor: Executor = executor or LocalExecutor()
         self.backend: Backend = backend or backends.from_settings(cfg.settings)
         self._listeners: list[Listener] = []
-        self._buffers: dict[tuple[str, str], OutputBuffer] = {}
-        self._buffers_lock = threading.Lock()
-        self._shared: dict[tuple[str, str], SharedTree] = {}
+        self.outputs = LiveOutput(
+            self.store, self.emit, lambda: int(self.settings.log_max_mb * 1024 * 1024)
+        )
+        self._shared = SharedTrees()
         self._auto = auto_limit(cfg.settings.memory_per_task_mb)
         self._held = False
         self.closing = False
@@ -470,56 +473,21 @@ class Engine:
         self.monitor.track(run.id, t.spec.name, pid)
 
     def output_buffer(self, run: RunRec, t: TaskRec) -> OutputBuffer:
-        cap = int(self.settings.log_max_mb * 1024 * 1024)
-        buf = OutputBuffer(run.id, t.spec.name, t.attempt, cap)
-        with self._buffers_lock:
-            self._buffers[(run.id, t.spec.name)] = buf
-        return buf
+        return self.outputs.open(run.id, t.spec.name, t.attempt)
 
     def flush_output(self, run: RunRec, t: TaskRec) -> None:
         self.monitor.untrack(run.id, t.spec.name)
-        with self._buffers_lock:
-            buf = self._buffers.pop((run.id, t.spec.name), None)
-        if buf is not None:
-            buf.close()
-            self._write_output(buf)
+        self.outputs.close(run.id, t.spec.name)
 
     def replay(self, run: RunRec, t: TaskRec, lines: list[str]) -> None:
         """A cache hit: store and send the output the cached run printed."""
-        buf = OutputBuffer(run.id, t.spec.name, t.attempt, 1 << 62, wait=False)
-        for line in lines:
-            buf.add(line)
-        buf.close()
-        self._write_output(buf)
-
-    def _write_output(self, buf: OutputBuffer) -> None:
-        with buf.write_lock:  # batches are stored and sent in the order they were taken
-            batch = buf.take()
-            if batch.stored:
-                with self.store.write() as db:
-                    db.table("output").insert_all(
-                        {
-                            "run": buf.run,
-                            "task": buf.task,
-                            "attempt": buf.attempt,
-                            "seq": ln.seq,
-                            "time": ln.time,
-                            "line": ln.text,
-                        }
-                        for ln in batch.stored
-                    )
-            if batch.live:
-                self.emit(Output(buf.run, buf.task, batch.live))
+        self.outputs.replay(run.id, t.spec.name, t.attempt, lines)
 
     def _flush_loop(self) -> None:
         """Ten times a second: flush output; every few ticks, take cancel requests."""
         tick = 0
         while not self._stop.wait(0.1):
-            with self._buffers_lock:
-                bufs = list(self._buffers.values())
-            for buf in bufs:
-                with contextlib.suppress(Exception):
-                    self._write_output(buf)
+            self.outputs.flush_all()
             with contextlib.suppress(Exception):
                 self.store.flush_deferred()  # processes started since the last tick
             with contextlib.suppress(Exception):
@@ -533,29 +501,10 @@ class Engine:
                     self.scheduler.retry_stranded()
 
     def shared_tree(self, run: RunRec, commit: str) -> SharedTree:
-        with self._buffers_lock:
-            return self._shared.setdefault((run.id, commit), SharedTree())
+        return self._shared.get(run.id, commit)
 
     def _release_shared(self, run: RunRec) -> None:
-        with self._buffers_lock:
-            mine = [(k, v) for k, v in self._shared.items() if k[0] == run.id]
-            for k, _ in mine:
-                del self._shared[k]
-        for _, shared in mine:
-            if shared.lease is None:
-                continue
-            dirty = git.out(["status", "--porcelain"], shared.lease.path)
-            if dirty:
-                self.emit(
-                    Notice(
-                        "warning",
-                        f"run {run.id}: shared tasks changed files, which were discarded "
-                        f"(tasks: {', '.join(shared.tasks)}; files: "
-                        f"{', '.join(line[3:] for line in dirty.splitlines()[:5])})",
-                        run.id,
-                    )
-                )
-            self.pool.release(shared.lease.id)
+        release_shared(self, run, self._shared.take(run.id))
 
     # --- queries -------------------------------------------------------------
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from treelane.engine.outputlog import OutputBuffer
     from treelane.engine.pool import WorktreePool
     from treelane.engine.scheduler import AttemptKey, RunRec, Scheduler, TaskRec
-    from treelane.engine.taskrun import SharedTree
+    from treelane.engine.shared import SharedTree
     from treelane.engine.workflow import Config, Settings, Workflow
     from treelane.engine.workspace import Workspace
     from treelane.storage.db import Store

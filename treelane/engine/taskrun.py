@@ -33,6 +33,7 @@ from treelane.engine import (
     remote,
     resolve,
     retry,
+    shared,
     snapshot,
     taskfiles,
 )
@@ -48,15 +49,6 @@ if TYPE_CHECKING:
 
 RUN_REFS = "refs/treelane/runs"
 ATTEMPT_REFS = "refs/treelane/attempts"
-
-
-@dataclass
-class SharedTree:
-    """A worktree that a run's shared tasks at one commit use together."""
-
-    lease: Lease | None = None
-    tasks: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def run_task(engine: Engine, run: RunRec, t: TaskRec) -> None:
@@ -352,12 +344,7 @@ def _worktree(engine: Engine, run: RunRec, t: TaskRec, commit: str) -> Lease:
     if t.spec.isolation == "worktree":
         sparse = run.workflow.sparse_of(t.spec)
         return engine.pool.acquire(commit, run=run.id, task=t.spec.name, sparse=sparse)
-    shared = engine.shared_tree(run, commit)
-    with shared.lock:
-        if shared.lease is None:
-            shared.lease = engine.pool.acquire(commit, run=run.id, task="(shared)")
-        shared.tasks.append(t.spec.name)
-        return shared.lease
+    return shared.lease(engine, run, t, commit)
 
 
 def _keep_failed_attempt(engine: Engine, run: RunRec, t: TaskRec, lease: Lease) -> None:
