@@ -89,6 +89,9 @@ class _Empty:
     def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
         return None
 
+    def tuples(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        return []
+
 
 class _Connection:
     """One plain sqlite3 connection to an existing database; it only reads."""
@@ -112,6 +115,12 @@ class _Connection:
     def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
         row = self.conn.execute(sql, params).fetchone()
         return dict(row) if row is not None else None
+
+    def tuples(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        """Rows as plain tuples (for many rows: no dict per row)."""
+        cur = self.conn.cursor()
+        cur.row_factory = None
+        return cur.execute(sql, params).fetchall()
 
     def close(self) -> None:
         self.conn.close()

@@ -21,8 +21,22 @@ if TYPE_CHECKING:
 CANDIDATE_REFS = "refs/treelane/candidates"
 
 
-def task_extras(db: Reader, run_id: str) -> Callable[[dict[str, Any], float], dict[str, Any]]:
-    """A function giving the extra status fields of one task row of ``run_id``."""
+class Extras:
+    """The extra status fields of the task rows of one run: ``extras(row, now)``."""
+
+    def __init__(self, fields: Callable[[dict[str, Any], float], dict[str, Any]], cps: set[str]):
+        self._fields = fields
+        self._cps = cps
+
+    def __call__(self, t: dict[str, Any], now: float) -> dict[str, Any]:
+        return self._fields(t, now)
+
+    def has_checkpoints(self, task: str) -> bool:
+        return task in self._cps
+
+
+def task_extras(db: Reader, run_id: str) -> Extras:
+    """The extra status fields of the task rows of ``run_id``."""
     cps: dict[str, list[dict[str, Any]]] = {}
     for c in db.query(
         "SELECT tc.task, tc.checkpoint, tc.worktree, tc.created, c.commit_sha "
@@ -80,7 +94,7 @@ def task_extras(db: Reader, run_id: str) -> Callable[[dict[str, Any], float], di
             out["checkpoints"] = cps[t["name"]]
         return out
 
-    return extras
+    return Extras(extras, set(cps))
 
 
 _EXPANDING = ("matrix", "candidates")  # keys that make tasks the stored definition names not

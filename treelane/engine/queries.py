@@ -31,6 +31,10 @@ class Reader(Protocol):
         self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
     ) -> dict[str, Any] | None: ...
 
+    def tuples(
+        self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
+    ) -> list[tuple[Any, ...]]: ...
+
 
 def iso(t: float | None) -> str | None:
     if t is None:
@@ -99,11 +103,12 @@ def _proc_stat(pid: int) -> tuple[str, float | None] | None:
 
 
 # What a task's status needs (not its spec, input, cache key or error: a run of 10,000
-# tasks reads in a fraction of the time).
-_TASK_COLUMNS = (
-    "SELECT name, state, attempt, worktree, exit_code, started, duration_ms, result_commit, "
-    "grp, kind, parent, score, picked, retry_at, reason FROM tasks WHERE run = ? ORDER BY idx"
-)
+# tasks reads in a fraction of the time), as tuples in this order.
+_TASK_FIELDS = (
+    "name", "state", "attempt", "worktree", "exit_code", "started", "duration_ms",
+    "result_commit", "grp", "kind", "parent", "score", "picked", "retry_at", "reason",
+)  # fmt: skip
+_TASK_COLUMNS = f"SELECT {', '.join(_TASK_FIELDS)} FROM tasks WHERE run = ? ORDER BY idx"
 
 
 def run_status(db: Reader, row: dict[str, Any]) -> dict[str, Any]:
@@ -111,26 +116,28 @@ def run_status(db: Reader, row: dict[str, Any]) -> dict[str, Any]:
     gone = owner_gone(row)
     extras = agentqueries.task_extras(db, row["id"])
     tasks = []
-    for t in db.query(_TASK_COLUMNS, (row["id"],)):
-        dur = t["duration_ms"]
-        state = t["state"]
-        if state == "running" and t["started"] and not gone:
-            dur = int((now - t["started"]) * 1000)
+    for t in db.tuples(_TASK_COLUMNS, (row["id"],)):
+        name, state, attempt, worktree, exit_code, started, dur, result, grp, kind = t[:10]
+        parent, score, _picked, retry_at = t[10:14]
+        if state == "running" and started and not gone:
+            dur = int((now - started) * 1000)
         if gone and state == "running":
             state = "interrupted"
-        tasks.append(
-            {
-                "name": t["name"],
-                "state": state,
-                "attempt": t["attempt"],
-                "worktree": t["worktree"],
-                "worker": clusterinfo.worker_of(t["worktree"]),
-                "exit_code": t["exit_code"],
-                "duration_ms": dur,
-                "result": t["result_commit"],
-                **extras(t, now),
-            }
-        )
+        entry = {
+            "name": name,
+            "state": state,
+            "attempt": attempt,
+            "worktree": worktree,
+            "worker": clusterinfo.worker_of(worktree),
+            "exit_code": exit_code,
+            "duration_ms": dur,
+            "result": result,
+        }
+        plain = grp is None and kind == "run" and parent is None and score is None
+        if not (plain and retry_at is None and not extras.has_checkpoints(name)):
+            # The row as the agent fields read it (with the state as stored).
+            entry.update(extras(dict(zip(_TASK_FIELDS, t, strict=True)), now))
+        tasks.append(entry)
     return {
         "run": row["id"],
         "workflow": row["workflow"],
