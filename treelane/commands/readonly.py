@@ -136,15 +136,12 @@ def open_reader(common_dir: Path) -> Reader:
 
 
 def _toml(root: Path) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python 3.10 only
-        import tomli as tomllib
+    """All of treelane.toml ({} when it is missing or not TOML)."""
     try:
-        with open(root / CONFIG_FILE, "rb") as f:
-            return tomllib.load(f)
-    except (OSError, ValueError):
+        text = (root / CONFIG_FILE).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
         return {}
+    return _loads(text)
 
 
 def read_workflows(root: Path) -> dict[str, list[str]]:
@@ -196,7 +193,7 @@ def _settings_table(root: Path) -> dict[str, Any]:
             if table is None:
                 table = _loads(part).get("settings")  # None when the part alone is not TOML
     if table is None:
-        table = _toml(root).get("settings", {})
+        table = _loads(text).get("settings", {})  # the whole file, read once above
     got = _settings_of[key] = table if isinstance(table, dict) else {}
     return got
 
@@ -209,8 +206,9 @@ _SIMPLE_LINE = re.compile(
 
 
 def _simple_table(part: str) -> dict[str, Any] | None:
-    """The ``[settings]`` table when each of its lines is ``key = int | "string" | 'string'
-    | true | false`` (with comments and blank lines); None: the TOML parser must read it."""
+    """The ``[settings]`` table (``part`` starts at its header) when each of its lines is
+    ``key = int | "string" | 'string' | true | false`` (with comments and blank lines);
+    None: the TOML parser must read it."""
     lines = part.split("\n")
     table: dict[str, Any] = {}
     for line in lines[1:]:
@@ -229,7 +227,7 @@ def _simple_table(part: str) -> dict[str, Any] | None:
             table[key] = boolean == "true"
         else:
             table[key] = basic if basic is not None else literal
-    return table if _SETTINGS_HEADER.fullmatch(lines[0]) else None
+    return table
 
 
 def _loads(text: str) -> dict[str, Any]:

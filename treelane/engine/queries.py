@@ -118,7 +118,7 @@ def run_status(db: Reader, row: dict[str, Any]) -> dict[str, Any]:
     tasks = []
     for t in db.tuples(_TASK_COLUMNS, (row["id"],)):
         name, state, attempt, worktree, exit_code, started, dur, result, grp, kind = t[:10]
-        parent, score, _picked, retry_at = t[10:14]
+        parent, score, retry_at = t[10], t[11], t[13]
         if state == "running" and started and not gone:
             dur = int((now - started) * 1000)
         if gone and state == "running":

@@ -55,16 +55,38 @@ async function assertNoErrors(session: Session): Promise<void> {
     );
 }
 
-describe('VS Code (code-server): conflicts and agent workflows', () => {
+/** The repository of these tests: f.txt committed, which both tasks of `clash` rewrite. */
+function conflictRepo(): ReturnType<typeof makeRepo> {
     const repo = makeRepo(TOML);
     writeFileSync(path.join(repo.root, 'f.txt'), 'base\n');
     repo.git('add', 'f.txt');
     repo.git('commit', '--quiet', '-m', 'f.txt');
+    return repo;
+}
+
+async function openIdle(folder: string, settings: Record<string, unknown> = {}): Promise<Session> {
+    const session = await openSession({ folder, userSettings: { 'treelane.python': pythonPath(), ...settings } });
+    await statusItem(session.page).filter({ hasText: 'Treelane idle' }).waitFor({ timeout: 120_000 });
+    return session;
+}
+
+/** Start `clash` and wait for it to fail on its conflict: its row in the Runs tree and its id. */
+async function failedClash(page: Session['page']): Promise<{ runRow: ReturnType<typeof treeRow>; run: string }> {
+    await runCommand(page, 'Treelane: Start Workflow…');
+    await pick(page, 'clash');
+    const runRow = treeRow(await runsView(page), 'clash', 'failed');
+    await runRow.waitFor({ timeout: 120_000 });
+    const run = /^(r[0-9a-f]+) · failed/.exec(await runRow.locator('.label-description').first().innerText())?.[1];
+    assert.ok(run !== undefined, 'the run id shows in the tree');
+    return { runRow, run };
+}
+
+describe('VS Code (code-server): conflicts and agent workflows', () => {
+    const repo = conflictRepo();
     let session: Session;
 
     before(async () => {
-        session = await openSession({ folder: repo.root, userSettings: { 'treelane.python': pythonPath() } });
-        await statusItem(session.page).filter({ hasText: 'Treelane idle' }).waitFor({ timeout: 120_000 });
+        session = await openIdle(repo.root);
     });
 
     after(async () => {
@@ -74,13 +96,7 @@ describe('VS Code (code-server): conflicts and agent workflows', () => {
 
     test('a run whose final tasks conflict: Resolve Conflicts opens the merge editor; resolved there, Resume Run succeeds', async () => {
         const { page } = session;
-        await runCommand(page, 'Treelane: Start Workflow…');
-        await pick(page, 'clash');
-        const tree = await runsView(page);
-        const runRow = treeRow(tree, 'clash', 'failed');
-        await runRow.waitFor({ timeout: 120_000 });
-        const run = /^(r[0-9a-f]+) · failed/.exec(await runRow.locator('.label-description').first().innerText())?.[1];
-        assert.ok(run !== undefined, 'the run id shows in the tree');
+        const { runRow, run } = await failedClash(page);
         // The row offers Resolve Conflicts inline (context value run.done.conflicts, once the status says why).
         await runRow.hover();
         await runRow.locator('.action-label[aria-label="Resolve Conflicts"]').waitFor({ timeout: 120_000 });
@@ -121,6 +137,12 @@ describe('VS Code (code-server): conflicts and agent workflows', () => {
         await waitUntil('the resolve worktree to go', () => Promise.resolve(!existsSync(worktree)));
         await waitUntil('the merge editor to close', async () => (await mergeTab.count()) === 0);
         await session.screenshot('17-resumed-after-resolve');
+        // A run without conflicts (this one, now) does not offer Resolve Conflicts.
+        await treeRow(await runsView(page), 'clash', run, 'succeeded').click({ button: 'right' });
+        const menu = page.locator('.context-view .monaco-menu');
+        await menu.waitFor({ timeout: 120_000 });
+        assert.equal(await menu.locator('.action-label', { hasText: 'Resolve Conflicts' }).count(), 0, 'not offered on a run without conflicts');
+        await page.keyboard.press('Escape');
         await assertNoErrors(session);
     });
 
@@ -167,15 +189,11 @@ describe('VS Code (code-server): conflicts and agent workflows', () => {
 });
 
 describe('VS Code (code-server): conflicts without the Git extension (git.enabled: false)', () => {
-    const repo = makeRepo(TOML);
-    writeFileSync(path.join(repo.root, 'f.txt'), 'base\n');
-    repo.git('add', 'f.txt');
-    repo.git('commit', '--quiet', '-m', 'f.txt');
+    const repo = conflictRepo();
     let session: Session;
 
     before(async () => {
-        session = await openSession({ folder: repo.root, userSettings: { 'treelane.python': pythonPath(), 'git.enabled': false } });
-        await statusItem(session.page).filter({ hasText: 'Treelane idle' }).waitFor({ timeout: 120_000 });
+        session = await openIdle(repo.root, { 'git.enabled': false });
     });
 
     after(async () => {
@@ -185,14 +203,7 @@ describe('VS Code (code-server): conflicts without the Git extension (git.enable
 
     test('without the Git extension: the file opens with its markers; resolved with git there; Resume before that is refused as a warning', async () => {
         const { page } = session;
-
-        await runCommand(page, 'Treelane: Start Workflow…');
-        await pick(page, 'clash');
-        const tree = await runsView(page);
-        const runRow = treeRow(tree, 'clash', 'failed');
-        await runRow.waitFor({ timeout: 120_000 });
-        const run = /^(r[0-9a-f]+) · failed/.exec(await runRow.locator('.label-description').first().innerText())?.[1];
-        assert.ok(run !== undefined);
+        const { runRow, run } = await failedClash(page);
         // Without the Git extension there is no merge editor: the file opens with its markers, and a warning says why.
         // From the run's row this time (its inline action).
         await runRow.hover();
